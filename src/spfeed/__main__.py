@@ -1,0 +1,5 @@
+"""Allow ``python -m spfeed``."""
+
+from spfeed.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,379 @@
+"""Read ``config.yaml`` into typed, frozen settings; every key is checked when the file is loaded.
+
+Errors name the file and the key (``config.yaml: http.timeout: expected a number``) and carry exit
+code 2. Selectors are only checked for syntax by :func:`spfeed.extract.check_selectors`, which the
+commands that need them call: compiling CSS is kept off the cheap path of an unchanged page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from spfeed import __version__
+from spfeed.errors import ConfigError
+from spfeed.profiles import PROFILES, SELECTOR_KEYS
+
+DEFAULT_USER_AGENT = f"spfeed/{__version__} (RSS/Atom feeds of ILO news listings; python-requests)"
+DEFAULT_CRON = "0 */6 * * *"
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """CSS selectors for one listing; ``item`` finds the entry blocks, the rest work inside one."""
+
+    item: str
+    title: str | None = None  #: default: the link's text
+    link: str | None = None  #: default: the first ``a[href]`` of the title, else of the block
+    label: str | None = None
+    date: str | None = None
+    summary: str | None = None
+    next: str | None = None  #: pagination: the link to the next (older) page
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str | None = None
+    uri: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    title: str
+    link: str
+    base_url: str  #: URL of the folder the feed files are published in; ends with "/"
+    author: Author
+    description: str
+    language: str | None = None
+
+    @property
+    def rss_url(self) -> str:
+        return self.base_url + "rss.xml"
+
+    @property
+    def atom_url(self) -> str:
+        return self.base_url + "atom.xml"
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str  #: where it stands in the config, for messages: "sources[0]"
+    url: str  #: http(s) URL, or a file: URL for a saved page
+    selectors: Selectors
+    profile: str | None = None
+    timezone: str = "Europe/Zurich"
+    base_url: str | None = None  #: what relative links resolve against, when set
+    max_pages: int = 1  #: pages of the listing `update` reads, following the next link
+    min_items: int = 1  #: health: fewer items than this and the run does not publish
+    min_dated_share: float = 0.5  #: health: at least this share of items must have a date
+    page_delay: float = 2.0  #: seconds between two pages of one listing (politeness)
+    detect: bool = True  #: try generic detection when the selectors find nothing
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    timeout: float = 30.0  #: per attempt: connect, each read, and the whole response
+    retries: int = 3  #: extra attempts after connection errors, 5xx and 429
+    max_bytes: int = 5_000_000  #: cap on the (decompressed) body
+    user_agent: str = DEFAULT_USER_AGENT
+    backoff: float = 1.0  #: first retry delay in seconds; doubles each time
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    feed: FeedSettings
+    sources: tuple[Source, ...]
+    output_dir: Path
+    max_items: int
+    state_path: Path
+    lock_timeout: float
+    schedule_cron: str
+    schedule_every: str | None
+    http: HttpSettings = field(default_factory=HttpSettings)
+
+    @property
+    def rss_path(self) -> Path:
+        return self.output_dir / "rss.xml"
+
+    @property
+    def atom_path(self) -> Path:
+        return self.output_dir / "atom.xml"
+
+
+def config_path(explicit: str | None) -> Path:
+    """The config file to use: ``--config``, else ``$SPFEED_CONFIG``, else ``./config.yaml``."""
+    return Path(explicit or os.environ.get("SPFEED_CONFIG") or "config.yaml")
+
+
+def load(path: Path) -> Config:
+    """Read and check the config file at *path*."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (use --config PATH or $SPFEED_CONFIG)") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read config file: {e}") from None
+    return parse(text, path)
+
+
+def parse(text: str, path: Path) -> Config:
+    """Check the YAML *text* of the config file at *path* (relative paths resolve against its folder)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: YAML syntax error: {e.problem or e.context}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: YAML error: {e}") from None
+    return _Reader(path).config(data)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in "90s", "30m", "6h" or "1d"; ValueError otherwise."""
+    m = _DURATION.match(text)
+    if not m or float(m.group(1)) <= 0:
+        raise ValueError(text)
+    return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+class _Reader:
+    """Walks the parsed YAML, checking every key and type, and builds the settings."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.folder = path.resolve().parent
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {key}: {message}" if key else f"{self.path}: {message}")
+
+    def table(self, value: Any, key: str, known: tuple[str, ...]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a mapping of {', '.join(known)}, got {_kind(value)}")
+        for name in value:
+            if name not in known:
+                where = f"{key}.{name}" if key else str(name)
+                raise self.fail(where, f"unknown key (known keys: {', '.join(known)})")
+        return value
+
+    def string(self, table: dict, name: str, key: str, default: str | None = None,
+               required: bool = False) -> str | None:
+        value = table.get(name)
+        where = f"{key}.{name}" if key else name
+        if value is None:
+            if required:
+                raise self.fail(where, "missing (required)")
+            return default
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(where, f"expected a non-empty string, got {_kind(value)}")
+        return value.strip()
+
+    def number(self, table: dict, name: str, key: str, default: float, *, integer: bool = False,
+               minimum: float = 0, maximum: float | None = None) -> Any:
+        value = table.get(name)
+        where = f"{key}.{name}"
+        if value is None:
+            return default
+        ok_types = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, ok_types):
+            raise self.fail(where, f"expected {'a whole number' if integer else 'a number'}, got {_kind(value)}")
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+            raise self.fail(where, f"expected a number {bound}, got {value}")
+        return value
+
+    def boolean(self, table: dict, name: str, key: str, default: bool) -> bool:
+        value = table.get(name)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(f"{key}.{name}", f"expected true or false, got {_kind(value)}")
+        return value
+
+    def url(self, table: dict, name: str, key: str, required: bool = False) -> str | None:
+        value = self.string(table, name, key, required=required)
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise self.fail(f"{key}.{name}", f"expected an absolute http(s) URL, got {value!r}")
+        return value
+
+    def path_value(self, table: dict, name: str, key: str, default: str) -> Path:
+        value = self.string(table, name, key, default=default)
+        assert value is not None
+        return (self.folder / Path(value).expanduser()).resolve()
+
+    # -- sections -------------------------------------------------------------------------------
+
+    def config(self, data: Any) -> Config:
+        if data is None:
+            raise self.fail("", "the config file is empty")
+        top = self.table(data, "", ("feed", "sources", "output", "state", "schedule", "http"))
+        if "feed" not in top:
+            raise self.fail("feed", "missing (required)")
+        if "sources" not in top:
+            raise self.fail("sources", "missing (required)")
+        output = self.table(top.get("output"), "output", ("dir", "max_items"))
+        state = self.table(top.get("state"), "state", ("path", "lock_timeout"))
+        schedule = self.table(top.get("schedule"), "schedule", ("cron", "every"))
+        every = self.string(schedule, "every", "schedule")
+        if every is not None:
+            if "cron" in schedule:
+                raise self.fail("schedule", "give either cron or every, not both")
+            try:
+                parse_duration(every)
+            except ValueError:
+                raise self.fail("schedule.every", f"expected a duration such as 90s, 30m or 6h, got {every!r}") from None
+        return Config(
+            path=self.path,
+            feed=self.feed(top["feed"]),
+            sources=self.sources(top["sources"]),
+            output_dir=self.path_value(output, "dir", "output", "feeds"),
+            max_items=self.number(output, "max_items", "output", 50, integer=True, minimum=1),
+            state_path=self.path_value(state, "path", "state", "state/spfeed.sqlite"),
+            lock_timeout=self.number(state, "lock_timeout", "state", 10.0, maximum=3600),
+            schedule_cron=self.string(schedule, "cron", "schedule", default=DEFAULT_CRON) or DEFAULT_CRON,
+            schedule_every=every,
+            http=self.http(top.get("http")),
+        )
+
+    def feed(self, value: Any) -> FeedSettings:
+        feed = self.table(value, "feed", ("title", "description", "link", "language", "author", "base_url"))
+        title = self.string(feed, "title", "feed", required=True)
+        base_url = self.url(feed, "base_url", "feed", required=True)
+        assert title is not None and base_url is not None
+        if not base_url.endswith("/"):
+            base_url += "/"
+        language = self.string(feed, "language", "feed")
+        if language is not None and not re.fullmatch(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*", language):
+            raise self.fail("feed.language", f"expected a language tag such as en or fr-CH, got {language!r}")
+        return FeedSettings(
+            title=title,
+            link=self.url(feed, "link", "feed", required=True) or "",
+            base_url=base_url,
+            author=self.author(feed.get("author")),
+            description=self.string(feed, "description", "feed", default=title) or title,
+            language=language,
+        )
+
+    def author(self, value: Any) -> Author:
+        if value is None:
+            raise self.fail("feed.author", "missing (required: Atom feeds need an author; a name will do)")
+        if isinstance(value, str) and value.strip():
+            return Author(name=value.strip())
+        author = self.table(value, "feed.author", ("name", "email", "uri"))
+        name = self.string(author, "name", "feed.author", required=True)
+        email = self.string(author, "email", "feed.author")
+        if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+            raise self.fail("feed.author.email", f"expected an e-mail address, got {email!r}")
+        assert name is not None
+        return Author(name=name, email=email, uri=self.url(author, "uri", "feed.author"))
+
+    def sources(self, value: Any) -> tuple[Source, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail("sources", f"expected a non-empty list of sources, got {_kind(value)}")
+        sources = tuple(self.source(item, f"sources[{i}]") for i, item in enumerate(value))
+        seen: set[str] = set()
+        for source in sources:
+            if source.url in seen:
+                raise self.fail(f"{source.key}.url", f"listed twice: {source.url}")
+            seen.add(source.url)
+        return sources
+
+    def source(self, value: Any, key: str) -> Source:
+        src = self.table(value, key, (
+            "url", "profile", "selectors", "timezone", "base_url", "max_pages", "min_items",
+            "min_dated_share", "page_delay", "detect",
+        ))
+        url = self.string(src, "url", key, required=True)
+        assert url is not None
+        profile = self.string(src, "profile", key)
+        if profile is not None and profile not in PROFILES:
+            raise self.fail(f"{key}.profile", f"unknown profile {profile!r} (known: {', '.join(PROFILES)})")
+        chosen = dict(PROFILES[profile]) if profile else {}
+        given = self.table(src.get("selectors"), f"{key}.selectors", SELECTOR_KEYS)
+        for name in given:
+            chosen[name] = self.string(given, name, f"{key}.selectors")
+        if not chosen.get("item"):
+            raise self.fail(key, "needs a profile (e.g. profile: ilo) or selectors with at least an item selector")
+        timezone = self.string(src, "timezone", key, default="Europe/Zurich") or "Europe/Zurich"
+        _check_timezone(timezone, lambda msg: self.fail(f"{key}.timezone", msg))
+        return Source(
+            key=key,
+            url=self.source_url(url, f"{key}.url"),
+            selectors=Selectors(**chosen),
+            profile=profile,
+            timezone=timezone,
+            base_url=self.url(src, "base_url", key),
+            max_pages=self.number(src, "max_pages", key, 1, integer=True, minimum=1, maximum=1000),
+            min_items=self.number(src, "min_items", key, 1, integer=True, minimum=1),
+            min_dated_share=float(self.number(src, "min_dated_share", key, 0.5, maximum=1)),
+            page_delay=float(self.number(src, "page_delay", key, 2.0, maximum=600)),
+            detect=self.boolean(src, "detect", key, True),
+        )
+
+    def source_url(self, value: str, key: str) -> str:
+        """An http(s) URL as is; a file: URL or a local path becomes an absolute file: URL."""
+        parts = urlsplit(value)
+        if parts.scheme in ("http", "https"):
+            if not parts.netloc:
+                raise self.fail(key, f"expected an absolute URL, got {value!r}")
+            return value
+        if parts.scheme == "file":
+            from urllib.request import url2pathname
+
+            local = Path(url2pathname(parts.path))
+        elif parts.scheme and len(parts.scheme) > 1:
+            raise self.fail(key, f"unsupported URL scheme {parts.scheme!r} (use http, https, file or a path)")
+        else:
+            local = Path(value).expanduser()
+        return (self.folder / local).resolve().as_uri()
+
+    def http(self, value: Any) -> HttpSettings:
+        http = self.table(value, "http", ("timeout", "retries", "max_bytes", "user_agent", "backoff"))
+        return HttpSettings(
+            timeout=float(self.number(http, "timeout", "http", 30.0, minimum=0.1, maximum=600)),
+            retries=self.number(http, "retries", "http", 3, integer=True, maximum=10),
+            max_bytes=self.number(http, "max_bytes", "http", 5_000_000, integer=True, minimum=1024),
+            user_agent=self.string(http, "user_agent", "http", default=DEFAULT_USER_AGENT) or DEFAULT_USER_AGENT,
+            backoff=float(self.number(http, "backoff", "http", 1.0, maximum=300)),
+        )
+
+
+def _check_timezone(name: str, fail) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise fail(f"unknown time zone {name!r} (use an IANA name such as Europe/Zurich)") from None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"a boolean ({value})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__

@@ -1,0 +1,130 @@
+"""Typed values passed between the pipeline's stages. All frozen: stages return new values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Validators:
+    """HTTP cache validators kept between runs for conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One fetched document: the raw bytes and what the transport said about them."""
+
+    url: str  #: the URL asked for
+    final_url: str  #: after redirects; what relative links resolve against by default
+    body: bytes
+    charset: str | None = None  #: from the Content-Type header, if any
+    content_type: str | None = None
+    validators: Validators = field(default_factory=Validators)
+
+
+@dataclass(frozen=True)
+class RawItem:
+    """One listing entry as it appears on the page: text with white space collapsed, links absolute."""
+
+    position: int  #: 0-based place on the page
+    title: str | None
+    link: str | None
+    label: str | None = None
+    date_text: str | None = None
+    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What extraction made of one page."""
+
+    items: tuple[RawItem, ...]
+    base_url: str  #: what links were resolved against
+    lang: str | None = None  #: the page's <html lang>
+    next_url: str | None = None  #: the pagination's next page, if any
+    detected: bool = False  #: True when items came from generic detection, not the selectors
+    selector_report: tuple[tuple[str, int], ...] = ()  #: (selector key, matches) for diagnostics
+
+
+@dataclass(frozen=True)
+class Item:
+    """A normalised listing entry: what the feed is made of, before the history adds its times."""
+
+    id: str  #: canonical absolute link; never changes
+    link: str
+    title: str
+    summary: str | None
+    label: str | None
+    kind: str | None  #: the word(s) before a bar on the date line ("Press release")
+    published: datetime | None  #: aware; None when the page gives no readable date
+    position: int = 0  #: place in the merged listing of this run (ties sort in page order)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(c for c in (self.label, self.kind) if c)
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """An item of the history, with the times spfeed keeps for it."""
+
+    id: str
+    link: str
+    title: str
+    summary: str | None
+    label: str | None
+    kind: str | None
+    published: datetime  #: the page's date, or first_seen when it gave none
+    dated: bool  #: whether published came from the page
+    updated: datetime  #: max(published, last upstream change), unique across the history
+    first_seen: datetime
+    last_seen: datetime
+    changed_at: datetime | None
+    position: int
+    source: str
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(c for c in (self.label, self.kind) if c)
+
+
+@dataclass(frozen=True)
+class Change:
+    """An item whose text changed upstream: the new version and the names of the fields that moved."""
+
+    item: Item
+    before: StoredItem
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Diff:
+    """The page's items sorted against the history."""
+
+    new: tuple[Item, ...] = ()
+    updated: tuple[Change, ...] = ()
+    unchanged: tuple[Item, ...] = ()
+    gone: tuple[StoredItem, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.updated or self.gone)
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What one `update` (or `regenerate`) did, for the CLI to print."""
+
+    new: tuple[StoredItem, ...] = ()
+    updated: tuple[tuple[StoredItem, tuple[str, ...]], ...] = ()
+    gone: tuple[StoredItem, ...] = ()
+    unchanged: int = 0
+    written: tuple[str, ...] = ()
+    not_modified: bool = False
+    warnings: tuple[str, ...] = ()
+    failures: tuple[str, ...] = ()  #: one line per source that failed (the run exits non-zero)
+    exit_code: int = 0

@@ -1,0 +1,181 @@
+"""Fetching against a real local HTTP server: politeness, conditional GET, retries, limits."""
+
+import socket
+import time
+
+import pytest
+
+from conftest import Reply
+from spfeed import __version__
+from spfeed.config import HttpSettings
+from spfeed.errors import FetchError
+from spfeed.fetch import fetch
+from spfeed.model import Validators
+
+HTML = b"<html><body><p>hello</p></body></html>"
+FAST = HttpSettings(timeout=2, retries=2, backoff=0.01, max_bytes=100_000)
+
+
+def test_a_page_with_a_truthful_user_agent(site):
+    url = site.route("/p", Reply(body=HTML, content_type="text/html; charset=windows-1252"))
+    page = fetch(url, FAST)
+    assert page.body == HTML and page.charset == "windows-1252" and page.final_url == url
+    [request] = site.hits("/p")
+    assert request.headers["User-Agent"].startswith(f"spfeed/{__version__}")
+    assert "text/html" in request.headers["Accept"]
+    assert "If-None-Match" not in request.headers
+
+
+def test_conditional_get(site):
+    url = site.page("/p", HTML)
+    first = fetch(url, FAST)
+    assert first.validators.etag and first.validators.last_modified
+    assert fetch(url, FAST, first.validators) is None  # 304: nothing to do
+    second = site.hits("/p")[1].headers
+    assert second["If-None-Match"] == first.validators.etag
+    assert second["If-Modified-Since"] == first.validators.last_modified
+
+
+def test_last_modified_alone_also_works(site):
+    url = site.route("/p", Reply(body=HTML, last_modified="Wed, 01 Jun 2022 10:00:00 GMT"))
+    first = fetch(url, FAST)
+    assert first.validators == Validators(None, "Wed, 01 Jun 2022 10:00:00 GMT")
+    assert fetch(url, FAST, first.validators) is None
+
+
+@pytest.mark.parametrize("status", [503, 429])
+def test_retry_after_is_honoured_then_success(site, status):
+    url = site.route("/p", Reply(status=status, headers={"Retry-After": "1"}, body=b"busy"), Reply(body=HTML))
+    started = time.monotonic()
+    assert fetch(url, FAST).body == HTML
+    assert time.monotonic() - started >= 0.9  # waited as asked, not the 0.01 s backoff
+    assert len(site.hits("/p")) == 2
+
+
+def test_a_retry_after_date_is_understood(site):
+    from email.utils import formatdate
+
+    url = site.route("/p", Reply(status=503, headers={"Retry-After": formatdate(time.time() + 1, usegmt=True)}),
+                     Reply(body=HTML))
+    assert fetch(url, FAST).body == HTML
+
+
+def test_an_absurd_retry_after_fails_at_once(site):
+    url = site.route("/p", Reply(status=503, headers={"Retry-After": "86400"}))
+    with pytest.raises(FetchError, match="retry after 86400 s"):
+        fetch(url, FAST)
+    assert len(site.hits("/p")) == 1
+
+
+@pytest.mark.parametrize("status, reason", [(500, "HTTP 500"), (502, "HTTP 502")])
+def test_persistent_server_errors_are_retried_then_fail(site, status, reason):
+    url = site.route("/p", Reply(status=status, body=b"oops"))
+    with pytest.raises(FetchError) as caught:
+        fetch(url, FAST)
+    assert str(caught.value).startswith(f"{url}: {reason}") and "after 3 attempts" in str(caught.value)
+    assert len(site.hits("/p")) == 3
+
+
+@pytest.mark.parametrize("status", [404, 410, 403])
+def test_client_errors_are_not_retried(site, status):
+    url = site.route("/p", Reply(status=status, body=b"gone"))
+    with pytest.raises(FetchError, match=f"HTTP {status}"):
+        fetch(url, FAST)
+    assert len(site.hits("/p")) == 1
+
+
+def test_a_body_over_the_cap(site):
+    url = site.route("/p", Reply(body=b"<p>" + b"x" * 200_000))
+    with pytest.raises(FetchError, match="larger than http.max_bytes"):
+        fetch(url, FAST)
+
+
+def test_a_gzip_body_counts_its_decompressed_size(site):
+    url = site.route("/p", Reply(body=b"<p>" + b" " * 50_000_000, gzip=True))
+    with pytest.raises(FetchError, match="decompressed body is larger than http.max_bytes"):
+        fetch(url, FAST)
+
+
+def test_a_small_gzip_body_is_decompressed(site):
+    url = site.route("/p", Reply(body=HTML, gzip=True))
+    assert fetch(url, FAST).body == HTML
+
+
+def test_a_server_that_never_answers_hits_the_deadline(site):
+    url = site.route("/p", Reply(body=HTML, delay=3))
+    with pytest.raises(FetchError, match="no complete response within 0.5 s"):
+        fetch(url, HttpSettings(timeout=0.5, retries=0))
+
+
+def test_a_dripping_server_hits_the_overall_deadline(site):
+    url = site.route("/p", Reply(body=HTML * 10, drip=0.1))  # every read succeeds; the whole takes 40 s
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="no complete response within 1 s"):
+        fetch(url, HttpSettings(timeout=1, retries=0))
+    assert time.monotonic() - started < 5
+
+
+def test_connection_refused():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(FetchError, match="connection refused"):
+        fetch(f"http://127.0.0.1:{port}/", HttpSettings(timeout=2, retries=1, backoff=0.01))
+
+
+def test_a_body_shorter_than_its_content_length(site):
+    url = site.route("/p", Reply(body=HTML, declared_length=len(HTML) + 100))
+    with pytest.raises(FetchError, match="connection broken while reading the body"):
+        fetch(url, FAST)
+    assert len(site.hits("/p")) == 3
+
+
+def test_a_redirect_loop(site):
+    site.route("/a", Reply(status=302, headers={"Location": "/b"}))
+    url = site.route("/b", Reply(status=302, headers={"Location": "/a"}))
+    with pytest.raises(FetchError, match="too many redirects"):
+        fetch(url, FAST)
+
+
+def test_a_redirect_to_another_host_is_followed_and_the_final_url_kept(site):
+    target = site.route("/new", Reply(body=HTML)).replace("127.0.0.1", "localhost")
+    url = site.route("/old", Reply(status=301, headers={"Location": target}))
+    page = fetch(url, FAST)
+    assert (page.url, page.final_url, page.body) == (url, target, HTML)
+
+
+def test_a_tls_error_is_not_retried(site):
+    site.route("/p", Reply(body=HTML))
+    url = site.url("/p").replace("http://", "https://")  # a plain-HTTP server behind https
+    with pytest.raises(FetchError, match="TLS error"):
+        fetch(url, FAST)
+
+
+@pytest.mark.parametrize("content_type", ["application/pdf", "image/png"])
+def test_a_non_html_type(site, content_type):
+    url = site.route("/p", Reply(body=b"%PDF-1.4 ...", content_type=content_type))
+    with pytest.raises(FetchError, match=f"not an HTML page \\({content_type}\\)"):
+        fetch(url, FAST)
+
+
+def test_an_empty_body(site):
+    url = site.route("/p", Reply(body=b""))
+    with pytest.raises(FetchError, match="HTTP 200 OK with an empty body"):
+        fetch(url, FAST)
+
+
+def test_a_saved_page_from_a_file_url(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_bytes(HTML)
+    page = fetch(path.as_uri(), FAST)
+    assert (page.body, page.final_url) == (HTML, path.as_uri())
+
+
+@pytest.mark.parametrize("content, message", [(None, "file not found"), (b"", "the file is empty"),
+                                              (b"x" * 200_000, "larger than http.max_bytes")])
+def test_bad_saved_pages(tmp_path, content, message):
+    path = tmp_path / "page.html"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(FetchError, match=message):
+        fetch(path.as_uri(), FAST)

@@ -1,0 +1,98 @@
+"""Rendering: both formats from the same items, plain text kept plain, no clock in the output."""
+
+import html
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from conftest import parse_feed, validate_atom
+from spfeed.config import Author, FeedSettings
+from spfeed.model import StoredItem
+from spfeed.render import render
+
+SETTINGS = FeedSettings(
+    title="ILO Social Protection Department: news", link="https://www.ilo.org/secsoc/lang--en/index.htm",
+    base_url="https://feeds.example.org/secsoc/", author=Author("ILO Social Protection Department", "sp@example.org"),
+    description="Reports, guides and events", language="en",
+)
+CET = timezone(timedelta(hours=1))
+
+
+def stored(n: int, **fields) -> StoredItem:
+    published = datetime(2022, 1, 20 - n, 12, tzinfo=CET)
+    values = dict(id=f"https://www.ilo.org/global/{n}/index.htm", link=f"https://www.ilo.org/global/{n}/index.htm",
+                  title=f"Title {n}", summary=f"Summary {n}", label="New ILO report", kind=None, published=published,
+                  dated=True, updated=published, first_seen=published, last_seen=published, changed_at=None,
+                  position=n, source="https://www.ilo.org/secsoc/")
+    values.update(fields)
+    return StoredItem(**values)
+
+
+ITEMS = [stored(0, kind="Press release"), stored(1, summary=None, label=None),
+         stored(2, updated=datetime(2022, 3, 1, 9, tzinfo=CET), changed_at=datetime(2022, 3, 1, 8, tzinfo=timezone.utc))]
+
+
+def test_both_feeds_parse_back_with_every_field():
+    rss, atom = render(SETTINGS, ITEMS, "en")
+    for data in (rss, atom):
+        feed = parse_feed(data)
+        assert feed.feed.title == SETTINGS.title
+        assert feed.feed.language == "en"
+        assert [e.title for e in feed.entries] == ["Title 0", "Title 1", "Title 2"]  # the order given
+        assert [e.link for e in feed.entries] == [i.link for i in ITEMS]
+        assert [e.id for e in feed.entries] == [i.id for i in ITEMS]
+        assert [[t.term for t in e.get("tags", [])] for e in feed.entries] == [
+            ["New ILO report", "Press release"], [], ["New ILO report"]]
+        assert feed.entries[0].published_parsed[:4] == (2022, 1, 20, 11)  # 12:00 at +01:00
+    validate_atom(atom)
+
+
+def test_self_links_and_the_channel_link():
+    rss, atom = render(SETTINGS, ITEMS, "en")
+    rss_feed, atom_feed = parse_feed(rss), parse_feed(atom)
+    assert rss_feed.feed.link == SETTINGS.link  # the page, not the feed itself
+    assert {(l.rel, l.href) for l in rss_feed.feed.links} >= {("self", "https://feeds.example.org/secsoc/rss.xml")}
+    assert {(l.rel, l.href) for l in atom_feed.feed.links} == {
+        ("self", "https://feeds.example.org/secsoc/atom.xml"), ("alternate", SETTINGS.link)}
+    assert atom_feed.feed.id == "https://feeds.example.org/secsoc/atom.xml"
+    assert b"<managingEditor>sp@example.org (ILO Social Protection Department)</managingEditor>" in rss
+
+
+def test_times_come_from_the_items_not_the_clock():
+    rss, atom = render(SETTINGS, ITEMS, "en")
+    assert b"<lastBuildDate>Tue, 01 Mar 2022 09:00:00 +0100</lastBuildDate>" in rss
+    assert b"<updated>2022-03-01T09:00:00+01:00</updated>\n  <author>" in atom  # the feed's
+    assert atom.count(b"<updated>") == 4 and atom.count(b"<published>") == 3
+    assert b"<published>2022-01-18T12:00:00+01:00</published>" in atom
+    assert render(SETTINGS, ITEMS, "en") == (rss, atom)
+
+
+def test_an_item_without_summary_uses_its_title_so_every_entry_has_text():
+    rss, atom = render(SETTINGS, ITEMS, "en")
+    assert parse_feed(atom).entries[1].summary == "Title 1"
+    assert parse_feed(rss).entries[1].summary == "Title 1"
+
+
+def test_markup_from_the_page_is_text_in_both_feeds():
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)> Q&A'
+    rss, atom = render(SETTINGS, [stored(0, title=evil, summary=evil)], None)
+    for data in (rss, atom):
+        assert b"<script" not in data and b"<img" not in data
+    atom_feed = parse_feed(atom)
+    assert atom_feed.entries[0].title == evil and atom_feed.entries[0].summary == evil
+    assert b'<summary type="text">' in atom
+    # RSS descriptions are HTML: the text is escaped once more, so readers show it, never run it
+    assert f"<description>{html.escape(html.escape(evil, quote=False), quote=False)}</description>".encode() in rss
+
+
+def test_language_from_the_page_when_the_config_has_none():
+    settings = FeedSettings(**{**vars(SETTINGS), "language": None})
+    rss, atom = render(settings, ITEMS, "fr")
+    assert b"<language>fr</language>" in rss and b'xml:lang="fr"' in atom
+    rss, atom = render(settings, ITEMS, None)
+    assert b"<language>" not in rss and b"xml:lang" not in atom
+
+
+def test_an_empty_feed_is_refused():
+    with pytest.raises(ValueError):
+        render(SETTINGS, [], None)

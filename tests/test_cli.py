@@ -1,0 +1,158 @@
+"""The command line as cron and maintainers use it: real processes, real exit codes and output."""
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, Reply, parse_feed, run_cli, write_config
+from pages import entry, listing
+from spfeed import __version__
+from spfeed.cli import EXIT_CODES
+
+
+def test_version():
+    result = run_cli("--version")
+    assert (result.returncode, result.stdout.strip()) == (0, f"spfeed {__version__}")
+
+
+@pytest.mark.parametrize("command", [[], ["update"], ["regenerate"], ["run"]])
+def test_help_on_every_command(command):
+    result = run_cli(*command, "--help")
+    assert result.returncode == 0 and "usage: spfeed" in result.stdout and "exit codes:" in result.stdout
+
+
+def test_no_command_is_a_usage_error():
+    result = run_cli()
+    assert result.returncode == 2 and "usage:" in result.stderr
+
+
+def test_update_is_quiet_when_nothing_changed_and_says_what_is_new(tmp_path, site):
+    config = write_config(tmp_path, site.page("/p", listing([entry(1), entry(2)])))
+    first = run_cli("--config", str(config), "update")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[0].startswith("2 new, 0 updated, 0 gone; wrote ")
+    assert "+ 2022-06-16  [New ILO report] Report number 1" in first.stdout
+    assert site.url(entry(1)["href"]) in first.stdout and first.stderr == ""
+    again = run_cli("--config", str(config), "update")
+    assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
+
+
+def test_update_json(tmp_path, site):
+    config = write_config(tmp_path, site.page("/p", listing([entry(1, day="8 November 2021")])))
+    result = run_cli("update", "--json", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) >= {"new", "updated", "gone", "unchanged", "written"}
+    [item] = data["new"]
+    assert item["id"] == item["link"] == site.url(entry(1)["href"])
+    assert (item["title"], item["label"], item["published"]) == (
+        "Report number 1", "New ILO report", "2021-11-08T12:00:00+01:00")
+    assert data["written"] == [str(tmp_path / "feeds" / "rss.xml"), str(tmp_path / "feeds" / "atom.xml")]
+    again = json.loads(run_cli("update", "--json", "--config", str(config)).stdout)
+    assert (again["new"], again["written"], again["unchanged"]) == ([], [], 1)
+
+
+def test_the_config_comes_from_the_environment_or_the_working_folder(tmp_path, site):
+    config = write_config(tmp_path, site.page("/p", listing([entry(1)])))
+    assert run_cli("update", env={"SPFEED_CONFIG": str(config)}).returncode == 0
+    assert run_cli("update", cwd=tmp_path).returncode == 0  # ./config.yaml
+    result = run_cli("update", cwd=tmp_path / "feeds")
+    assert result.returncode == 2 and "config.yaml: config file not found" in result.stderr
+
+
+def test_config_errors_exit_2_with_one_line(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("feed:\n  title: [unclosed\n")
+    result = run_cli("--config", str(path), "update")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"spfeed: error: {path}:3:1: YAML syntax error") and result.stderr.count("\n") == 1
+
+
+def test_a_bad_selector_exits_2_naming_the_key(tmp_path, site):
+    config = write_config(tmp_path, [{"url": site.page("/p", listing([entry(1)])), "selectors": {"date": "p..date"}}])
+    for command in ("update", "regenerate"):
+        result = run_cli("--config", str(config), command)
+        assert result.returncode == 2, result.stderr
+        assert "sources[0].selectors.date: invalid CSS selector 'p..date'" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_a_failed_fetch_exits_1_and_keeps_the_feeds(tmp_path, site):
+    url = site.page("/p", listing([entry(1)]))
+    config = write_config(tmp_path, url)
+    assert run_cli("--config", str(config), "update").returncode == 0
+    before = (tmp_path / "feeds" / "rss.xml").read_bytes()
+    site.route("/p", Reply(status=404, body=b"gone"))
+    result = run_cli("--config", str(config), "update")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"spfeed: error: {url}: HTTP 404 Not Found\n"
+    assert (tmp_path / "feeds" / "rss.xml").read_bytes() == before
+
+
+def test_a_page_without_items_exits_3_naming_url_and_selector(tmp_path, site):
+    url = site.page("/p", b"<html><body><p>Maintenance</p></body></html>")
+    config = write_config(tmp_path, url)
+    result = run_cli("--config", str(config), "update", "--json")
+    assert result.returncode == 3
+    assert url in result.stderr and "'div.items-list li.item' matched nothing" in result.stderr
+    assert json.loads(result.stdout)["errors"] == [result.stderr.removeprefix("spfeed: error: ").strip()]
+    assert not (tmp_path / "feeds" / "rss.xml").exists()
+
+
+def test_regenerate_without_network(tmp_path, site):
+    config = write_config(tmp_path, site.page("/p", listing([entry(1), entry(2)])))
+    assert run_cli("--config", str(config), "update").returncode == 0
+    site.stop()
+    (tmp_path / "feeds" / "rss.xml").unlink()
+    result = run_cli("--config", str(config), "regenerate")
+    assert result.returncode == 0 and result.stdout == f"rebuilt {tmp_path / 'feeds' / 'rss.xml'}\n"
+    assert len(parse_feed((tmp_path / "feeds" / "rss.xml").read_bytes()).entries) == 2
+
+
+def test_regenerate_with_no_history_says_so(tmp_path):
+    config = write_config(tmp_path, "https://127.0.0.1:9/never")
+    result = run_cli("--config", str(config), "regenerate")
+    assert result.returncode == 1 and "is empty: nothing to publish yet (run spfeed update)" in result.stderr
+
+
+def test_verbose_says_more(tmp_path, site):
+    config = write_config(tmp_path, site.page("/p", listing([entry(1)])))
+    run_cli("--config", str(config), "update")
+    result = run_cli("--config", str(config), "-v", "update")
+    assert result.returncode == 0 and result.stdout == ""
+    assert "304 Not Modified" in result.stderr
+
+
+def test_an_unchanged_page_imports_no_parser_and_no_renderer(tmp_path, site):
+    """The cheap path: a cron run on an unchanged page loads neither BeautifulSoup nor feedgen."""
+    config = write_config(tmp_path, site.page("/p", listing([entry(1)])))
+    assert run_cli("--config", str(config), "update").returncode == 0
+    probe = (
+        "import sys\nfrom spfeed.cli import main\ncode = main(['--config', sys.argv[1], 'update'])\n"
+        "heavy = sorted(m for m in ('bs4', 'soupsieve', 'feedgen', 'lxml', 'apscheduler') if m in sys.modules)\n"
+        "print(code, heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "0 []", result.stderr
+
+
+def test_every_run_is_recorded(tmp_path, site):
+    config = write_config(tmp_path, site.page("/p", listing([entry(1)])))
+    run_cli("--config", str(config), "update")
+    run_cli("--config", str(config), "update")
+    rows = sqlite3.connect(tmp_path / "state" / "spfeed.sqlite").execute(
+        "SELECT command, outcome, exit_code, new, unchanged, http FROM runs ORDER BY id").fetchall()
+    assert [r[:5] for r in rows] == [("update", "changed", 0, 1, 0), ("update", "not-modified", 0, 0, 1)]
+    assert json.loads(rows[1][5])[site.url("/p")]["status"] == 304
+
+
+def test_the_readme_documents_every_exit_code_and_command():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for line in EXIT_CODES.splitlines()[1:]:
+        code = line.split()[0]
+        assert f"| {code} |" in readme, f"exit code {code} is not in the README's table"
+    for command in ("spfeed update", "spfeed regenerate", "spfeed run", "--json"):
+        assert command in readme

@@ -18,7 +18,7 @@ def test_version():
     assert (result.returncode, result.stdout.strip()) == (0, f"spfeed {__version__}")
 
 
-@pytest.mark.parametrize("command", [[], ["update"], ["regenerate"], ["run"]])
+@pytest.mark.parametrize("command", [[], ["update"], ["regenerate"], ["run"], ["backfill"], ["check"]])
 def test_help_on_every_command(command):
     result = run_cli(*command, "--help")
     assert result.returncode == 0 and "usage: spfeed" in result.stdout and "exit codes:" in result.stdout
@@ -149,10 +149,109 @@ def test_every_run_is_recorded(tmp_path, site):
     assert json.loads(rows[1][5])[site.url("/p")]["status"] == 304
 
 
+def test_check_a_page_without_any_config(tmp_path, site):
+    from conftest import fixture_bytes
+
+    url = site.page("/secsoc/lang--en/index.htm", fixture_bytes("ilo/secsoc-home.html"))
+    result = run_cli("check", url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{url}: 6 items (lang en)"
+    flagship = next(i for i, line in enumerate(lines) if "Flagship Programme" in line)
+    assert lines[flagship].rstrip().endswith("summary")  # the field it could not read
+    assert lines[flagship + 1].strip() == site.url("/global/publications/WCMS_995465/lang--en/index.htm")
+    assert "2021-10-07" in lines[flagship]
+    assert lines[-1] == "  health: ok"
+    assert list(tmp_path.iterdir()) == []  # no state, no feeds
+
+
+def test_check_with_selectors_on_the_command_line(tmp_path, site):
+    url = site.page("/p", listing([entry(1), entry(2)]))
+    result = run_cli("check", url, "--select", "date=p.nothing", "--select", "label=h5", cwd=tmp_path)
+    assert result.returncode == 3
+    assert "  1  ?           Report number 1" in result.stdout
+    assert "date (" not in result.stdout and "health: FAILS: only 0 of 2 items" in result.stdout
+    bad = run_cli("check", url, "--select", "colour=red", cwd=tmp_path)
+    assert bad.returncode == 2 and "--select: expected KEY=CSS" in bad.stderr
+    bad = run_cli("check", url, "--select", "item=li..x", cwd=tmp_path)
+    assert bad.returncode == 2 and "invalid CSS selector 'li..x'" in bad.stderr
+
+
+def test_check_every_configured_source(tmp_path, site):
+    config = write_config(tmp_path, [{"url": site.page("/a", listing([entry(1)]))},
+                                     {"url": site.page("/b", listing([entry(2)]))}])
+    result = run_cli("--config", str(config), "check")
+    assert result.returncode == 0
+    assert result.stdout.count("health: ok") == 2 and not (tmp_path / "state").exists()
+
+
+def test_check_a_saved_page_with_relative_links(tmp_path):
+    from conftest import FIXTURES
+
+    page = FIXTURES / "ilo" / "asia-news.html"
+    result = run_cli("check", str(page), cwd=tmp_path)
+    assert result.returncode == 3 and "a saved page with relative links needs the source's base_url" in result.stdout
+    result = run_cli("check", str(page), "--base-url", "https://www.ilo.org/asia/", cwd=tmp_path)
+    assert result.returncode == 0 and "https://www.ilo.org/global/about-the-ilo/newsroom/news/WCMS_172467/" in result.stdout
+
+
+def test_backfill_from_the_command_line(tmp_path, site):
+    url = site.page("/a", listing([entry(1), entry(2)], next_href="/b"))
+    site.page("/b", listing([entry(3)], next_href="/c"))
+    site.page("/c", listing([entry(4)]))
+    config = write_config(tmp_path, [{"url": url}])
+    result = run_cli("--config", str(config), "backfill", "--max-pages", "2")
+    assert result.returncode == 0 and result.stderr == ""  # no progress display when stderr is not a terminal
+    assert result.stdout.startswith("3 new, 0 updated, 0 gone; wrote ") and result.stdout.count("\n") == 1
+    assert not site.hits("/c")
+    data = json.loads(run_cli("--config", str(config), "backfill", "--json").stdout)
+    assert [i["title"] for i in data["new"]] == ["Report number 4"]
+    usage = run_cli("--config", str(config), "backfill", "--max-pages", "0")
+    assert usage.returncode == 2 and "expected a whole number of at least 1" in usage.stderr
+
+
 def test_the_readme_documents_every_exit_code_and_command():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for line in EXIT_CODES.splitlines()[1:]:
         code = line.split()[0]
         assert f"| {code} |" in readme, f"exit code {code} is not in the README's table"
-    for command in ("spfeed update", "spfeed regenerate", "spfeed run", "--json"):
-        assert command in readme
+    import argparse
+
+    from spfeed.cli import build_parser
+
+    [commands] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in commands.choices.items():
+        assert f"spfeed {name}" in readme, f"the README does not show spfeed {name}"
+        for action in sub._actions:
+            for option in action.option_strings:
+                if option.startswith("--"):
+                    assert option in readme, f"the README does not mention {name} {option}"
+
+
+def test_backfill_shows_its_progress_on_a_terminal(tmp_path, site):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    url = site.page("/a", listing([entry(1)], next_href="/b"))
+    site.page("/b", listing([entry(2)]))
+    config = write_config(tmp_path, [{"url": url}])
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "SPFEED_CONFIG"}
+    result = subprocess.run([sys.executable, "-m", "spfeed", "--config", str(config), "backfill"], stderr=terminal,
+                            stdout=subprocess.PIPE, text=True, timeout=60, env=env)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    assert result.returncode == 0 and result.stdout.startswith("2 new")
+    assert f"{url}: page 1 read, items so far: 1".encode() in shown
+    assert f"{url}: page 2 read, items so far: 2".encode() in shown

@@ -96,3 +96,12 @@ def test_language_from_the_page_when_the_config_has_none():
 def test_an_empty_feed_is_refused():
     with pytest.raises(ValueError):
         render(SETTINGS, [], None)
+
+
+def test_an_entry_from_a_page_in_another_language_says_so_in_atom():
+    items = [stored(0, lang="fr"), stored(1, lang="en"), stored(2)]
+    _, atom = render(SETTINGS, items, "en")
+    entries = parse_feed(atom).entries
+    assert [e.title_detail.language for e in entries] == ["fr", "en", "en"]
+    assert atom.count(b'xml:lang="fr"') == 1 and atom.count(b"xml:lang=") == 2  # the feed's, and the French entry's
+    validate_atom(atom)

@@ -22,7 +22,7 @@ def item(n: int, day: str | None = "2022-06-16", position: int | None = None, **
 
 
 def apply_new(store: Store, items: list[Item], now=NOW):
-    origin = {i.id: (SRC, "Europe/Zurich") for i in items}
+    origin = {i.id: (SRC, "Europe/Zurich", "en") for i in items}
     return store.apply(items, [], items, {SRC: [i.id for i in items]}, origin, {SRC: SourceState()}, now)
 
 
@@ -101,7 +101,7 @@ def test_an_update_moves_updated_not_published_and_keeps_first_seen(tmp_path):
     with Store.open(tmp_path / "s.sqlite") as store:
         [before], _ = apply_new(store, [item(1)])
         changed = item(1, summary="New summary")
-        origin = {changed.id: (SRC, "Europe/Zurich")}
+        origin = {changed.id: (SRC, "Europe/Zurich", "en")}
         _, [after] = store.apply([], [Change(changed, before, ("summary",))], [changed], {SRC: [changed.id]}, origin,
                                  {}, later)
         [again] = store.newest(1)
@@ -115,7 +115,7 @@ def test_an_unreadable_date_keeps_the_stored_one(tmp_path):
     with Store.open(tmp_path / "s.sqlite") as store:
         [before], _ = apply_new(store, [item(1)])
         changed = item(1, day=None, title="Retitled")
-        origin = {changed.id: (SRC, "Europe/Zurich")}
+        origin = {changed.id: (SRC, "Europe/Zurich", "en")}
         _, [after] = store.apply([], [Change(changed, before, ("title",))], [changed], {}, origin, {}, NOW)
     assert after.published == before.published and after.dated
 
@@ -123,7 +123,7 @@ def test_an_unreadable_date_keeps_the_stored_one(tmp_path):
 def test_presence_and_sources(tmp_path):
     with Store.open(tmp_path / "s.sqlite") as store:
         state = SourceState(body_hash="abc", fingerprint="f", final_url=SRC, lang="en")
-        store.apply([item(1)], [], [item(1)], {SRC: [item(1).id]}, {item(1).id: (SRC, "UTC")}, {SRC: state}, NOW)
+        store.apply([item(1)], [], [item(1)], {SRC: [item(1).id]}, {item(1).id: (SRC, "UTC", None)}, {SRC: state}, NOW)
         assert store.presence() == {SRC: {item(1).id}}
         assert store.source_state(SRC) == state
         assert store.source_state("https://other/") == SourceState()

@@ -7,13 +7,15 @@ Errors are one line on stderr, ``spfeed: error: ...``, and an exit code from the
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from spfeed import __version__
-from spfeed.errors import SpfeedError
+from spfeed.errors import HealthError, SpfeedError
+from spfeed.output import error, print_checked, print_json, print_outcome
 
 EXIT_CODES = """\
 exit codes:
@@ -53,8 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
                      "spfeed --config /etc/spfeed/config.yaml update")
     update.add_argument("--json", action="store_true",
                         help="print one JSON object: {new, updated, gone, unchanged, written, ...}")
+    backfill = command("backfill", "Walk each source's whole listing once (following its next links) to fill the "
+                       "history, politely, then publish.", "spfeed backfill --max-pages 20")
+    backfill.add_argument("--max-pages", type=_positive, metavar="N", help="stop after N pages of each source")
+    backfill.add_argument("--json", action="store_true", help="print one JSON object, as update --json does")
     command("regenerate", "Rebuild the feed files from the stored history, with no network (after a config change).",
             "spfeed regenerate")
+    check = command("check", "Fetch a page and show, as a table, the items spfeed would publish and the fields it "
+                    "could not read; touches no state. For writing selectors for a new page.",
+                    "spfeed check https://www.ilo.org/global/about-the-ilo/newsroom/news/lang--en/index.htm "
+                    "--select summary=p.teaser")
+    check.add_argument("url", nargs="?", metavar="URL",
+                       help="the page (URL or saved file); default: every configured source")
+    check.add_argument("--profile", metavar="NAME", help="start from this built-in profile's selectors (ilo)")
+    check.add_argument("--select", action="append", default=[], metavar="KEY=CSS",
+                       help="set one selector (item, title, link, label, date, summary, next); repeatable")
+    check.add_argument("--base-url", metavar="URL", help="resolve the page's relative links against URL (for a saved page)")
     command("run", "Run update now and then on schedule.cron (or schedule.every) until SIGTERM or Ctrl-C.",
             "spfeed --config config.yaml run")
     return parser
@@ -74,30 +90,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args, as_json)
     except SpfeedError as e:
-        _error(str(e))
+        error(str(e))
         if as_json:
-            _print_json({"error": str(e), "exit_code": e.exit_code})
+            print_json({"error": str(e), "exit_code": e.exit_code})
         return e.exit_code
     except KeyboardInterrupt:
-        _error("interrupted")
+        error("interrupted")
         return 130
     except Exception as e:  # a bug: one line for cron, the traceback with -v
         log.debug("traceback", exc_info=True)
-        _error(f"internal error: {type(e).__name__}: {e} (run with -vv for the traceback)")
+        error(f"internal error: {type(e).__name__}: {e} (run with -vv for the traceback)")
         if as_json:
-            _print_json({"error": f"internal error: {type(e).__name__}: {e}", "exit_code": 1})
+            print_json({"error": f"internal error: {type(e).__name__}: {e}", "exit_code": 1})
         return 1
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def _dispatch(args: argparse.Namespace, as_json: bool) -> int:
     from spfeed import config as config_module
 
+    if args.command == "check":
+        return _check(args)
     config = config_module.load(config_module.config_path(getattr(args, "config", None)))
     if args.command == "update":
         from spfeed.pipeline import update
 
         report = update(config)
         print_outcome(report, as_json)
+        return report.exit_code
+    if args.command == "backfill":
+        from spfeed.pipeline import backfill
+
+        report = backfill(config, args.max_pages, progress=_progress() if sys.stderr.isatty() else None)
+        print_outcome(report, as_json, list_items=False)
         return report.exit_code
     if args.command == "regenerate":
         from spfeed.pipeline import regenerate
@@ -113,70 +143,27 @@ def _dispatch(args: argparse.Namespace, as_json: bool) -> int:
     raise AssertionError(args.command)
 
 
-def print_outcome(report, as_json: bool = False) -> None:
-    """What an update did: the summary (or JSON) on stdout, warnings and failures on stderr."""
-    _print_json(_json_report(report)) if as_json else _print_summary(report)
-    sys.stdout.flush()
-    for line in report.warnings:
-        print(f"spfeed: warning: {line}", file=sys.stderr)
-    for line in report.failures:
-        _error(line)
+def _check(args: argparse.Namespace) -> int:
+    """`spfeed check`: a table of what each page gives; exit 3 when one fails the health rules."""
+    from spfeed import config as config_module
+    from spfeed.pipeline import check
+
+    explicit = getattr(args, "config", None) or os.environ.get("SPFEED_CONFIG")
+    path = config_module.config_path(explicit)
+    config = None
+    if explicit or path.exists() or not args.url:
+        config = config_module.load(path)
+    sources = config_module.sources_to_check(config, args.url, args.profile, args.select, Path.cwd(), args.base_url)
+    http = config.http if config else config_module.HttpSettings()
+    results = check(http, sources, str(path) if config else "--select")
+    for result in results:
+        print_checked(result)
+    return max((HealthError.exit_code if r.problems else 0 for r in results), default=0)
 
 
-def _error(message: str) -> None:
-    print(f"spfeed: error: {message}", file=sys.stderr)
+def _progress():
+    """A one-line progress display for a terminal: page count and items so far."""
+    def show(source, page: int, items: int) -> None:
+        print(f"\r\033[K{source.url}: page {page} read, items so far: {items}", end="", file=sys.stderr, flush=True)
 
-
-def _print_json(data: dict) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def _item_json(item, changed: Sequence[str] | None = None) -> dict:
-    data = {
-        "id": item.id,
-        "title": item.title,
-        "link": item.link,
-        "published": item.published.isoformat(),
-        "updated": item.updated.isoformat(),
-        "label": item.label,
-        "kind": item.kind,
-        "summary": item.summary,
-        "dated": item.dated,
-    }
-    if changed is not None:
-        data["changed"] = list(changed)
-    return data
-
-
-def _json_report(report) -> dict:
-    return {
-        "new": [_item_json(i) for i in report.new],
-        "updated": [_item_json(i, fields) for i, fields in report.updated],
-        "gone": [_item_json(i) for i in report.gone],
-        "unchanged": report.unchanged,
-        "written": list(report.written),
-        "not_modified": report.not_modified,
-        "warnings": list(report.warnings),
-        "errors": list(report.failures),
-    }
-
-
-def _print_summary(report) -> None:
-    """Nothing when nothing changed; else a count line and one line (plus link) per item."""
-    counts = [f"{len(report.new)} new", f"{len(report.updated)} updated", f"{len(report.gone)} gone"]
-    if report.new or report.updated or report.gone:
-        written = f"; wrote {' and '.join(report.written)}" if report.written else ""
-        print(", ".join(counts) + written)
-        for item in report.new:
-            print(f"+ {_line(item)}\n    {item.link}")
-        for item, fields in report.updated:
-            print(f"~ {_line(item)} (changed: {', '.join(fields)})\n    {item.link}")
-        for item in report.gone:
-            print(f"- {_line(item)} (no longer on the page; stays in the feed)")
-    elif report.written:
-        print(f"rebuilt {' and '.join(report.written)} from the history")
-
-
-def _line(item) -> str:
-    label = f"[{item.label}] " if item.label else ""
-    return f"{item.published.date().isoformat() if item.dated else 'undated   '}  {label}{item.title}"
+    return show

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -352,6 +352,41 @@ class _Reader:
             user_agent=self.string(http, "user_agent", "http", default=DEFAULT_USER_AGENT) or DEFAULT_USER_AGENT,
             backoff=float(self.number(http, "backoff", "http", 1.0, maximum=300)),
         )
+
+
+def sources_to_check(config: Config | None, url: str | None, profile: str | None, selects: list[str],
+                     folder: Path, base_url: str | None = None) -> tuple[Source, ...]:
+    """The sources `spfeed check` reads: the configured ones, or *url* with the selectors of the
+    configured source of that URL (else of the first source, else the ilo profile), then
+    *profile*, ``KEY=CSS`` *selects* and *base_url* on top. A local path resolves against *folder*."""
+    if base_url is not None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"--base-url: expected an absolute http(s) URL, got {base_url!r}")
+    if url is None and not (profile or selects or base_url):
+        assert config is not None
+        return config.sources
+    wanted = _Reader(folder / "URL").source_url(url, "URL") if url else None  # relative to the working folder
+    base: Source | None = None
+    if config is not None:
+        if wanted is not None:
+            base = next((s for s in config.sources if s.url == wanted), config.sources[0])
+        else:
+            base = config.sources[0]
+    chosen = dict(vars(base.selectors)) if base else dict(PROFILES["ilo"])
+    if profile is not None:
+        if profile not in PROFILES:
+            raise ConfigError(f"--profile: unknown profile {profile!r} (known: {', '.join(PROFILES)})")
+        chosen = dict(PROFILES[profile])
+    for select in selects:
+        key, sep, css = select.partition("=")
+        key = key.strip()
+        if not sep or key not in SELECTOR_KEYS or not css.strip():
+            raise ConfigError(f"--select: expected KEY=CSS with KEY one of {', '.join(SELECTOR_KEYS)}, got {select!r}")
+        chosen[key] = css.strip()
+    source = base or Source(key="check", url="", selectors=Selectors(**chosen))
+    return (replace(source, key="check", url=wanted or source.url, selectors=Selectors(**chosen),
+                    profile=profile or source.profile, base_url=base_url or source.base_url),)
 
 
 def _check_timezone(name: str, fail) -> None:

@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from spfeed.config import Config, Selectors
+from spfeed.config import Config, Selectors, Source
 from spfeed.errors import ConfigError
 from spfeed.model import Listing, RawItem
 from spfeed.normalise import clean_text
@@ -155,11 +155,24 @@ def _link_element(block: Tag, selectors: Selectors, title_el: Tag | None) -> Tag
     return el.find("a", href=True)
 
 
-def extract(text: str, url: str, selectors: Selectors, base_url: str | None = None) -> Listing:
-    """Every block matching ``selectors.item`` in the page *text* read from *url*, in page order."""
+def extract(text: str, url: str, selectors: Selectors, base_url: str | None = None, detect: bool = False) -> Listing:
+    """Every block matching ``selectors.item`` in the page *text* read from *url*, in page order.
+
+    When the item selector matches nothing and *detect* is set, generic detection (see
+    :mod:`spfeed.detect`) looks for the listing by its shape instead; ``Listing.detected_as`` says so.
+    """
     soup = parse(text)
     base = page_base(soup, url, base_url)
+    html = soup.find("html")
+    lang = html.get("lang") if html is not None else None
+    lang = lang.strip() if isinstance(lang, str) and lang.strip() else None
     blocks = soup.select(selectors.item)
+    if not blocks and detect:
+        from spfeed.detect import detect as by_shape
+
+        found, shape, next_url = by_shape(soup, base)
+        return Listing(items=tuple(found), base_url=base, lang=lang, next_url=next_url,
+                       selector_report=(("item", 0),), detected_as=shape if found else None)
     counts = dict.fromkeys(("title", "link", "label", "date", "summary"), 0)
     items = []
     for position, block in enumerate(blocks):
@@ -175,20 +188,19 @@ def extract(text: str, url: str, selectors: Selectors, base_url: str | None = No
             date_text=text_of(_select_one(block, selectors.date)),
             summary=text_of(_select_one(block, selectors.summary)),
         )
+        found = {"title": item.title, "link": link_el, "label": item.label, "date": item.date_text,
+                 "summary": item.summary}
         for key in counts:
-            value = item.date_text if key == "date" else getattr(item, key)
-            counts[key] += value is not None
+            counts[key] += found[key] is not None
         items.append(item)
     next_el = soup.select_one(selectors.next) if selectors.next else None
-    html = soup.find("html")
-    lang = html.get("lang") if html is not None else None
     report = (("item", len(blocks)),) + tuple(
         (key, counts[key]) for key in counts if getattr(selectors, key) is not None or key in ("title", "link")
     )
     return Listing(
         items=tuple(items),
         base_url=base,
-        lang=lang.strip() if isinstance(lang, str) and lang.strip() else None,
+        lang=lang,
         next_url=resolve(base, next_el.get("href")) if next_el is not None else None,
         selector_report=report,
     )
@@ -196,16 +208,19 @@ def extract(text: str, url: str, selectors: Selectors, base_url: str | None = No
 
 def check_selectors(config: Config) -> None:
     """Compile every configured selector once; a bad one is a ConfigError naming its key."""
+    for source in config.sources:
+        check_source_selectors(source, str(config.path))
+
+
+def check_source_selectors(source: Source, where: str) -> None:
+    """Compile *source*'s selectors; a bad one is a ConfigError naming *where* and its key."""
     import soupsieve
 
-    for source in config.sources:
-        for key, selector in vars(source.selectors).items():
-            if selector is None:
-                continue
-            try:
-                soupsieve.compile(selector)
-            except Exception as e:  # soupsieve raises SelectorSyntaxError, and others for odd input
-                first = str(e).splitlines()[0] if str(e) else type(e).__name__
-                raise ConfigError(
-                    f"{config.path}: {source.key}.selectors.{key}: invalid CSS selector {selector!r}: {first}"
-                ) from None
+    for key, selector in vars(source.selectors).items():
+        if selector is None:
+            continue
+        try:
+            soupsieve.compile(selector)
+        except Exception as e:  # soupsieve raises SelectorSyntaxError, and others for odd input
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ConfigError(f"{where}: {source.key}.selectors.{key}: invalid CSS selector {selector!r}: {first}") from None

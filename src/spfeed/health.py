@@ -15,36 +15,36 @@ def problems(source: Source, listing: Listing, items: Sequence[Item]) -> list[st
     ``min_dated_share`` of the items have a readable date. Each problem says what was expected,
     what was found, and which selector is to blame.
     """
-    found: list[str] = []
     counts = dict(listing.selector_report)
     blocks = len(listing.items)
-    broken = blocks - len(items)
-    via = "generic detection" if listing.detected else None
 
     def selector(key: str) -> str:
-        if via:
-            return via
         value = getattr(source.selectors, key)
         return f"{source.key}.selectors.{key} {value!r}" if value else f"{source.key}.selectors.{key} (not set)"
 
     if blocks == 0:
-        found.append(f"{selector('item')} matched nothing")
-        return found
+        tried = "; generic detection found no repeated blocks with a link and a date either" if source.detect else ""
+        return [f"{selector('item')} matched nothing{tried}"]
+    if listing.detected_as:
+        found_by = f"generic detection (blocks like {listing.detected_as!r}, as {selector('item')} matched nothing)"
+    else:
+        found_by = selector("item")
+    found: list[str] = []
     if len(items) < source.min_items:
-        missing = [k for k in ("title", "link") if counts.get(k, blocks) == 0]
-        why = "; ".join(f"{selector(k)} matched nothing in them" for k in missing) or "they lack a title or a web link"
-        found.append(
-            f"{blocks} blocks matched {selector('item')} but only {len(items)} are usable items "
-            f"(expected at least {source.min_items}): {why}"
-        )
+        missing = [k for k in ("title", "link") if not listing.detected_as and counts.get(k, blocks) == 0]
+        why = "; ".join(f"{selector(k)} matched nothing in them" for k in missing)
+        if not why and counts.get("link") and not any(raw.link for raw in listing.items):
+            why = "their links are not http(s) links (a saved page with relative links needs the source's base_url)"
+        why = why or "they lack a title or a web link"
+        found.append(f"{blocks} blocks found by {found_by}, but only {len(items)} usable items "
+                     f"(expected at least {source.min_items}): {why}")
         return found
+    broken = blocks - len(items)
     if broken > len(items):
-        found.append(f"{broken} of {blocks} blocks lack a title or a web link (expected most to have both)")
+        found.append(f"{broken} of {blocks} blocks found by {found_by} lack a title or a web link (expected most to have both)")
     dated = sum(1 for item in items if item.published is not None)
     if dated < source.min_dated_share * len(items):
-        date_matches = counts.get("date", 0)
-        found.append(
-            f"only {dated} of {len(items)} items have a readable date, expected at least "
-            f"{source.min_dated_share:.0%} ({selector('date')} matched {date_matches})"
-        )
+        matched = f"; {selector('date')} matched {counts.get('date', 0)}" if not listing.detected_as else ""
+        found.append(f"only {dated} of {len(items)} items found by {found_by} have a readable date, "
+                     f"expected at least {source.min_dated_share:.0%}{matched}")
     return found

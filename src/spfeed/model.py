@@ -46,8 +46,8 @@ class Listing:
     base_url: str  #: what links were resolved against
     lang: str | None = None  #: the page's <html lang>
     next_url: str | None = None  #: the pagination's next page, if any
-    detected: bool = False  #: True when items came from generic detection, not the selectors
     selector_report: tuple[tuple[str, int], ...] = ()  #: (selector key, matches) for diagnostics
+    detected_as: str | None = None  #: set when generic detection found the items: their blocks' shape
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ class StoredItem:
     changed_at: datetime | None
     position: int
     source: str
+    lang: str | None = None  #: the language of the page it was read from
 
     @property
     def categories(self) -> tuple[str, ...]:

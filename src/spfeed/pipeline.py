@@ -1,4 +1,5 @@
-"""The runs: `update` (fetch, extract, normalise, store, render, publish) and `regenerate`.
+"""The runs: `update`, `backfill`, `regenerate` and `check`, wiring fetch, extract, normalise,
+store, render and publish.
 
 I/O lives in the stages it belongs to; this module decides what to do. The clock is passed in.
 An unchanged page takes the cheap path: one conditional GET (or one hash of the body) and a
@@ -9,22 +10,29 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from spfeed import __version__
-from spfeed.config import Config, Source
+from spfeed.config import Config, HttpSettings, Source
 from spfeed.errors import FetchError, HealthError, Interrupted, SpfeedError
 from spfeed.fetch import fetch
 from spfeed.lock import exclusive
-from spfeed.model import Item, Page, RunReport, StoredItem
+from spfeed.model import Item, Listing, Page, RawItem, RunReport, StoredItem
 from spfeed.store import SourceState, Store
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+#: Called after each page a source's reading takes: (source, page number, items so far).
+Progress = Callable[[Source, int, int], None]
+
+#: `backfill` without --max-pages still stops somewhere (a listing that never ends is a bug).
+BACKFILL_PAGE_LIMIT = 10_000
 
 
 def utc_now() -> datetime:
@@ -36,10 +44,11 @@ class _Reading:
     """A source whose page changed and was read this run."""
 
     source: Source
-    items: list[Item]
+    items: list[Item]  #: every item read, pages in order
+    listed: set[str]  #: the ids that count as "on the page" (what `update` watches)
     state: SourceState
     warnings: list[str] = field(default_factory=list)
-    partial: bool = False  #: a later page could not be read: what was listed before is kept as listed
+    partial: bool = False  #: a later page could not be read: what was listed before stays listed
 
 
 def fingerprint(source: Source) -> str:
@@ -53,10 +62,37 @@ def render_key(config: Config) -> str:
     return hashlib.sha256(repr((config.feed, config.max_items, __version__)).encode()).hexdigest()[:16]
 
 
+# -- commands ------------------------------------------------------------------------------------
+
+
 def update(config: Config, now: Clock = utc_now, stop: threading.Event | None = None) -> RunReport:
     """One pass of the pipeline over every source; see the module docstring."""
     with exclusive(config.state_path, config.lock_timeout), Store.open(config.state_path) as store:
         return _recorded(store, "update", now, lambda run_http: _update(config, store, now, stop, run_http))
+
+
+def backfill(config: Config, max_pages: int | None = None, now: Clock = utc_now, stop: threading.Event | None = None,
+             progress: Progress | None = None) -> RunReport:
+    """Walk each source's whole listing once (until there is no next page, or *max_pages*) to fill
+    the history, then publish. What counts as "on the page" stays the first ``max_pages`` of the
+    source's config, so the next `update` does not report the archive as gone."""
+    limit = max_pages or BACKFILL_PAGE_LIMIT
+    with exclusive(config.state_path, config.lock_timeout), Store.open(config.state_path) as store:
+        def work(run_http: dict) -> RunReport:
+            readings, failures = [], []
+            for source in config.sources:
+                _check_stop(stop)
+                try:
+                    page = fetch(source.url, config.http, None, stop)
+                    assert page is not None  # no validators sent, so never a 304
+                    run_http[source.url] = _http_record(page)
+                    state = SourceState(page.validators, _hash(page), fingerprint(source), page.final_url)
+                    readings.append(_read_pages(config, source, page, state, stop, limit, source.max_pages, progress))
+                except (FetchError, HealthError) as e:
+                    failures.append(e)
+            return _finish(config, store, readings, failures, now, not_modified=False)
+
+        return _recorded(store, "backfill", now, work)
 
 
 def regenerate(config: Config, now: Clock = utc_now) -> RunReport:
@@ -66,6 +102,40 @@ def regenerate(config: Config, now: Clock = utc_now) -> RunReport:
     check_selectors(config)  # a maintainer's command: check the whole config
     with exclusive(config.state_path, config.lock_timeout), Store.open(config.state_path) as store:
         return _recorded(store, "regenerate", now, lambda run_http: RunReport(written=tuple(_publish(config, store))))
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What `check` found on one page: the listing, each block's item (None when unusable), problems."""
+
+    source: Source
+    page: Page
+    listing: Listing
+    items: tuple[tuple[RawItem, Item | None], ...]
+    problems: tuple[str, ...]
+
+
+def check(http: HttpSettings, sources: tuple[Source, ...], where: str) -> list[Checked]:
+    """Fetch and read the first page of each of *sources* as `update` would, touching no state and
+    publishing nothing. *where* names the selectors' origin in messages (the config file)."""
+    from spfeed.extract import check_source_selectors, decode_html, extract
+    from spfeed.health import problems
+    from spfeed.normalise import normalise
+
+    results = []
+    for source in sources:
+        check_source_selectors(source, where)
+        page = fetch(source.url, http)
+        assert page is not None
+        text, _ = decode_html(page.body, page.charset)
+        listing = extract(text, page.final_url, source.selectors, source.base_url, detect=source.detect)
+        pairs = tuple((raw, normalise(raw, source.timezone)) for raw in listing.items)
+        usable = [item for _, item in pairs if item is not None]
+        results.append(Checked(source, page, listing, pairs, tuple(problems(source, listing, usable))))
+    return results
+
+
+# -- the runs' parts -----------------------------------------------------------------------------
 
 
 def _recorded(store: Store, command: str, now: Clock, work: Callable[[dict], RunReport]) -> RunReport:
@@ -111,37 +181,39 @@ def _update(config: Config, store: Store, now: Clock, stop: threading.Event | No
             not_modified += 1
         else:
             readings.append(reading)
-
-    needs_render = _needs_render(config, store)
-    warnings = [w for r in readings for w in r.warnings]
-    all_not_modified = not_modified == len(config.sources)
-    if not readings and not needs_render:
-        listed = set().union(*_listed(config, store).values())
-        return _report(failures, warnings, unchanged=len(listed), not_modified=all_not_modified)
-
-    new: list[StoredItem] = []
-    updated: tuple[tuple[StoredItem, tuple[str, ...]], ...] = ()
-    gone: tuple[StoredItem, ...] = ()
-    unchanged = len(set().union(*_listed(config, store).values()))
-    if readings:
-        new, updated, gone, unchanged = _record(config, store, readings, now())
-    written = _publish(config, store, empty_ok=True)
-    return _report(failures, warnings, new=tuple(new), updated=updated, gone=gone, unchanged=unchanged,
-                   written=tuple(written), not_modified=all_not_modified)
+    return _finish(config, store, readings, failures, now, not_modified=not_modified == len(config.sources))
 
 
-def _report(failures: list[SpfeedError], warnings: list[str], **fields) -> RunReport:
-    return RunReport(
+def _finish(config: Config, store: Store, readings: list[_Reading], failures: list[SpfeedError], now: Clock,
+            not_modified: bool) -> RunReport:
+    """Record what was read and publish when the feeds may have changed."""
+    warnings = tuple(w for r in readings for w in r.warnings)
+    report = RunReport(
         failures=tuple(str(e) for e in failures),
         exit_code=max((e.exit_code for e in failures), default=0),
-        warnings=tuple(warnings),
-        **fields,
+        warnings=warnings,
+        not_modified=not_modified,
+        unchanged=len(set().union(*_listed(config, store).values())),
     )
+    if not readings and not _needs_render(config, store):
+        return report
+    if readings:
+        report = _record(config, store, readings, now(), report)
+    return replace(report, written=tuple(_publish(config, store, empty_ok=True)))
 
 
 def _check_stop(stop: threading.Event | None) -> None:
     if stop is not None and stop.is_set():
         raise Interrupted("stopped before the run finished; nothing was published")
+
+
+def _hash(page: Page) -> str:
+    return hashlib.sha256(page.body).hexdigest()
+
+
+def _http_record(page: Page) -> dict:
+    return {"status": 200, "final_url": page.final_url, "etag": page.validators.etag,
+            "last_modified": page.validators.last_modified}
 
 
 def _read_source(config: Config, source: Source, store: Store, started: datetime, stop: threading.Event | None,
@@ -155,61 +227,77 @@ def _read_source(config: Config, source: Source, store: Store, started: datetime
         run_http[source.url] = {"status": 304, "etag": known.validators.etag,
                                 "last_modified": known.validators.last_modified}
         return None
-    body_hash = hashlib.sha256(page.body).hexdigest()
-    run_http[source.url] = {"status": 200, "final_url": page.final_url, "etag": page.validators.etag,
-                            "last_modified": page.validators.last_modified}
-    state = SourceState(page.validators, body_hash, key, page.final_url, known.lang)
-    if body_hash == known.body_hash and key == known.fingerprint:
+    run_http[source.url] = _http_record(page)
+    state = SourceState(page.validators, _hash(page), key, page.final_url, known.lang)
+    if state.body_hash == known.body_hash and key == known.fingerprint:
         log.info("%s: unchanged (same content as last time)", source.url)
         if page.validators != known.validators:
             store.save_source(source.url, state, started)
         return None
-    return _extract_source(config, source, page, state, stop)
+    return _read_pages(config, source, page, state, stop, source.max_pages, source.max_pages)
 
 
-def _extract_source(config: Config, source: Source, first: Page, state: SourceState,
-                    stop: threading.Event | None) -> _Reading:
-    """The items of *source*'s listing, first page given, following pagination up to max_pages."""
+def _read_pages(config: Config, source: Source, first: Page, state: SourceState, stop: threading.Event | None,
+                max_pages: int, listed_pages: int, progress: Progress | None = None) -> _Reading:
+    """The items of *source*'s listing from its *first* page on, following the next link up to
+    *max_pages*; items of the first *listed_pages* pages count as listed."""
     from spfeed.extract import check_selectors, decode_html, extract
     from spfeed.health import problems
     from spfeed.normalise import normalise
 
     check_selectors(config)
     items: list[Item] = []
+    listed: set[str] = set()
     warnings: list[str] = []
-    page: Page | None = first
-    lang = None
-    for number in range(1, source.max_pages + 1):
-        assert page is not None
-        text, codec = decode_html(page.body, page.charset)
-        listing = extract(text, page.final_url, source.selectors, source.base_url)
+    visited = {first.url, first.final_url}
+    page, lang = first, None
+    for number in range(1, max_pages + 1):
+        text, _ = decode_html(page.body, page.charset)
+        listing = extract(text, page.final_url, source.selectors, source.base_url, detect=source.detect)
         valid = [item for raw in listing.items if (item := normalise(raw, source.timezone)) is not None]
         if number == 1:
             lang = listing.lang
             trouble = problems(source, listing, valid)
             if trouble:
                 raise HealthError(f"{source.url}: the page does not look like the listing: {'; '.join(trouble)}")
+            if listing.detected_as:
+                warnings.append(
+                    f"{source.url}: {source.key}.selectors.item {source.selectors.item!r} matched nothing; "
+                    f"published {len(valid)} items found by generic detection (blocks like "
+                    f"{listing.detected_as!r}): check the page and set {source.key}.selectors"
+                )
+        elif not valid:
+            warnings.append(f"{page.final_url}: page {number} of the listing has no items; stopped there")
+            break
         skipped = len(listing.items) - len(valid)
         if skipped:
             warnings.append(f"{page.final_url}: skipped {skipped} of {len(listing.items)} items without a title or web link")
         items.extend(replace(item, position=len(items) + i) for i, item in enumerate(valid))
-        if number == source.max_pages or not listing.next_url:
+        if number <= listed_pages:
+            listed.update(item.id for item in valid)
+        if progress is not None:
+            progress(source, number, len(items))
+        if number == max_pages or not listing.next_url or listing.next_url in visited:
             break
-        if stop is not None:
-            if stop.wait(source.page_delay):
-                raise Interrupted("stopped between two pages; nothing was published")
-        else:
-            import time
-
-            time.sleep(source.page_delay)
+        _pause(source.page_delay, stop)
         try:
-            page = fetch(listing.next_url, config.http, None, stop)
+            next_page = fetch(listing.next_url, config.http, None, stop)
         except FetchError as e:
             warnings.append(f"{e}; kept the {number} page(s) read")
-            return _Reading(source, items, replace(state, lang=lang), warnings, partial=True)
-        if page is None:
+            return _Reading(source, items, listed, replace(state, lang=lang), warnings, partial=True)
+        if next_page is None:
             break
-    return _Reading(source, items, replace(state, lang=lang), warnings)
+        visited.update((next_page.url, next_page.final_url))
+        page = next_page
+    return _Reading(source, items, listed, replace(state, lang=lang), warnings)
+
+
+def _pause(seconds: float, stop: threading.Event | None) -> None:
+    """Wait between two pages of one listing; a stop request ends the wait (and the run)."""
+    if stop is None:
+        time.sleep(seconds)
+    elif stop.wait(seconds):
+        raise Interrupted("stopped between two pages; nothing was published")
 
 
 def _listed(config: Config, store: Store) -> dict[str, set[str]]:
@@ -218,8 +306,8 @@ def _listed(config: Config, store: Store) -> dict[str, set[str]]:
     return {s.url: presence.get(s.url, set()) for s in config.sources}
 
 
-def _record(config: Config, store: Store, readings: list[_Reading], now: datetime):
-    """Diff the readings against the history and store the result; returns what changed."""
+def _record(config: Config, store: Store, readings: list[_Reading], now: datetime, report: RunReport) -> RunReport:
+    """Diff the readings against the history, store the result, and say what changed."""
     from spfeed.diff import diff, merge
 
     listed_before = _listed(config, store)
@@ -227,7 +315,7 @@ def _record(config: Config, store: Store, readings: list[_Reading], now: datetim
     read = {r.source.url for r in readings}
     listed_now = {url: ids for url, ids in listed_before.items() if url not in read}
     for r in readings:
-        listed_now[r.source.url] = {i.id for i in r.items} | (listed_before[r.source.url] if r.partial else set())
+        listed_now[r.source.url] = r.listed | (listed_before[r.source.url] if r.partial else set())
     # An item also listed by a higher-priority source that was not read this run keeps that
     # source's version: otherwise two differing versions would flip-flop as "updated".
     owner: dict[str, int] = {}
@@ -235,12 +323,13 @@ def _record(config: Config, store: Store, readings: list[_Reading], now: datetim
         if url not in read:
             for item_id in ids:
                 owner[item_id] = min(owner.get(item_id, priority[url]), priority[url])
-    origin: dict[str, tuple[str, str]] = {}
+    origin: dict[str, tuple[str, str, str | None]] = {}
     for r in readings:
         for item in r.items:
-            origin.setdefault(item.id, (r.source.url, r.source.timezone))
+            origin.setdefault(item.id, (r.source.url, r.source.timezone, language_tag(r.state.lang)))
     merged = [i for i in merge(r.items for r in readings) if owner.get(i.id, len(priority)) >= priority[origin[i.id][0]]]
-    gone_ids = set().union(*listed_before.values()) - set().union(*listed_now.values())
+    listed = set().union(*listed_now.values())
+    gone_ids = set().union(*listed_before.values()) - listed
     known = store.items([i.id for i in merged] + sorted(gone_ids))
     gone = sorted((known[g] for g in gone_ids if g in known), key=lambda s: (-s.published.timestamp(), s.position))
     result = diff(merged, known, gone)
@@ -248,9 +337,9 @@ def _record(config: Config, store: Store, readings: list[_Reading], now: datetim
         result.new, result.updated, merged, {url: sorted(listed_now[url]) for url in read}, origin,
         {r.source.url: r.state for r in readings}, now,
     )
-    changes = tuple((stored, change.fields) for stored, change in zip(updated, result.updated))
-    listed = set().union(*listed_now.values())
-    return new, changes, result.gone, len(listed) - len(new) - len(updated)
+    changed = {i.id for i in new} | {i.id for i in updated}
+    return replace(report, new=tuple(new), updated=tuple((s, c.fields) for s, c in zip(updated, result.updated)),
+                   gone=result.gone, unchanged=len(listed - changed))
 
 
 def _needs_render(config: Config, store: Store) -> bool:
@@ -286,12 +375,19 @@ def _publish(config: Config, store: Store, empty_ok: bool = False) -> list[str]:
     return written
 
 
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
+
+
+def language_tag(value: str | None) -> str | None:
+    """*value* as a language tag (``en``, ``fr-CH``) if it is one (``en_US`` is mended), else None."""
+    value = (value or "").strip().replace("_", "-")
+    return value if _LANGUAGE_TAG.fullmatch(value) else None
+
+
 def _page_language(config: Config, store: Store) -> str | None:
     """The first source page's <html lang>, if it is a well-formed language tag."""
-    import re
-
     for source in config.sources:
-        lang = (store.source_state(source.url).lang or "").replace("_", "-")
-        if re.fullmatch(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*", lang):
+        lang = language_tag(store.source_state(source.url).lang)
+        if lang:
             return lang
     return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
 from spfeed import __version__
@@ -62,7 +63,8 @@ def _atom(settings: FeedSettings, items: Sequence[StoredItem], language: str | N
     fg.link(href=settings.atom_url, rel="self", type="application/atom+xml")
     fg.link(href=settings.link, rel="alternate", type="text/html")
     for item in items:
-        fe = fg.add_entry(order="append")
+        # An entry read from a page in another language than the feed's says so (RSS cannot).
+        fe = fg.add_entry(_Entry(item.lang if item.lang and item.lang != language else None), order="append")
         fe.id(item.id)
         fe.title(item.title)
         fe.link(href=item.link, rel="alternate", type="text/html")
@@ -77,3 +79,17 @@ def _categories(fe, item: StoredItem) -> None:
     terms = list(dict.fromkeys(item.categories))  # label and kind, once each
     if terms:
         fe.category([{"term": term} for term in terms])
+
+
+class _Entry(FeedEntry):
+    """A feedgen entry that can carry its own ``xml:lang`` in Atom."""
+
+    def __init__(self, lang: str | None = None) -> None:
+        super().__init__()
+        self._lang = lang
+
+    def atom_entry(self, extensions: bool = True):
+        entry = super().atom_entry(extensions)
+        if self._lang:
+            entry.set("{http://www.w3.org/XML/1998/namespace}lang", self._lang)
+        return entry

@@ -66,7 +66,7 @@ def run(config: Config) -> int:
 
 def _run_once(config: Config, stop: threading.Event) -> None:
     """One scheduled update; never raises, so the schedule goes on whatever happens."""
-    from spfeed.cli import print_outcome
+    from spfeed.output import print_outcome
     from spfeed.pipeline import update
 
     try:

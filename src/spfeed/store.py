@@ -35,6 +35,7 @@ CREATE TABLE items (
     updated      TEXT NOT NULL,     -- ISO 8601: max(published, changed_at), unique across items
     updated_ts   INTEGER NOT NULL,
     zone         TEXT NOT NULL,     -- the source's time zone, for writing times of this item
+    lang         TEXT,              -- the language of the page it was read from (<html lang>)
     content_hash TEXT NOT NULL,     -- sha256 of the fields a subscriber sees
     first_seen   TEXT NOT NULL,     -- UTC, ISO 8601
     last_seen    TEXT NOT NULL,     -- UTC: the last run that read it on its page
@@ -96,7 +97,7 @@ _KEEP_RUNS = 5000  # older rows of the runs table are pruned
 
 _ITEM_COLUMNS = (
     "id, link, title, summary, label, kind, published, dated, updated, zone, first_seen, last_seen, "
-    "changed_at, position, source"
+    "changed_at, position, source, lang"
 )
 
 T = TypeVar("T")
@@ -311,24 +312,23 @@ class Store:
 
     @_guard
     def apply(self, new: Iterable[Item], updated: Iterable[Change], seen: Iterable[Item],
-              presence: dict[str, list[str]], sources: dict[str, tuple[str, str]],
+              presence: dict[str, list[str]], sources: dict[str, tuple[str, str, str | None]],
               source_states: dict[str, SourceState], now: datetime) -> tuple[list[StoredItem], list[StoredItem]]:
         """Record one run's reading in one transaction and mark the feeds as due for rendering.
 
         *new* and *updated* are written with their times; every item of *seen* (all read this run)
         gets its last_seen and position; *presence* replaces the listed sources' presence;
-        *sources* maps each item id to (source URL, source zone). Returns the stored new and updated items.
+        *sources* maps each item id to (source URL, source zone, page language). Returns the stored
+        new and updated items.
         """
         with self.transaction():
             stored_new = []
             # Bottom of the page first, so that when two items share a time the one above is later.
             for item in sorted(new, key=lambda i: -i.position):
-                url, zone = sources[item.id]
-                stored_new.append(self._insert(item, url, zone, now))
+                stored_new.append(self._insert(item, *sources[item.id], now))
             stored_updated = []
             for change in updated:
-                url, zone = sources[change.item.id]
-                stored_updated.append(self._update(change, url, zone, now))
+                stored_updated.append(self._update(change, *sources[change.item.id], now))
             self.conn.executemany(
                 "UPDATE items SET last_seen = ?, position = ?, source = ? WHERE id = ?",
                 [(_iso_utc(now), item.position, sources[item.id][0], item.id) for item in seen],
@@ -352,7 +352,7 @@ class Store:
             ts += 1
         return datetime.fromtimestamp(ts, moment.tzinfo)
 
-    def _insert(self, item: Item, url: str, zone_name: str, now: datetime) -> StoredItem:
+    def _insert(self, item: Item, url: str, zone_name: str, lang: str | None, now: datetime) -> StoredItem:
         from spfeed.normalise import zone
 
         tz = zone(zone_name)
@@ -361,20 +361,20 @@ class Store:
         stored = StoredItem(
             id=item.id, link=item.link, title=item.title, summary=item.summary, label=item.label, kind=item.kind,
             published=published, dated=item.published is not None, updated=updated, first_seen=now, last_seen=now,
-            changed_at=None, position=item.position, source=url,
+            changed_at=None, position=item.position, source=url, lang=lang,
         )
         self.conn.execute(
             "INSERT INTO items (id, link, title, summary, label, kind, published, published_ts, dated, updated, "
-            "updated_ts, zone, content_hash, first_seen, last_seen, changed_at, position, source) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            "updated_ts, zone, lang, content_hash, first_seen, last_seen, changed_at, position, source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
             (stored.id, stored.link, stored.title, stored.summary, stored.label, stored.kind,
              published.isoformat(), int(published.timestamp()), int(stored.dated), updated.isoformat(),
-             int(updated.timestamp()), zone_name, content_hash(stored), _iso_utc(now), _iso_utc(now),
+             int(updated.timestamp()), zone_name, lang, content_hash(stored), _iso_utc(now), _iso_utc(now),
              stored.position, url),
         )
         return stored
 
-    def _update(self, change: Change, url: str, zone_name: str, now: datetime) -> StoredItem:
+    def _update(self, change: Change, url: str, zone_name: str, lang: str | None, now: datetime) -> StoredItem:
         from spfeed.normalise import zone
 
         item, before = change.item, change.before
@@ -385,14 +385,14 @@ class Store:
         stored = StoredItem(
             id=item.id, link=item.link, title=item.title, summary=item.summary, label=item.label, kind=item.kind,
             published=published, dated=dated, updated=updated, first_seen=before.first_seen, last_seen=now,
-            changed_at=now, position=item.position, source=url,
+            changed_at=now, position=item.position, source=url, lang=lang,
         )
         self.conn.execute(
             "UPDATE items SET link = ?, title = ?, summary = ?, label = ?, kind = ?, published = ?, published_ts = ?, "
-            "dated = ?, updated = ?, updated_ts = ?, zone = ?, content_hash = ?, last_seen = ?, changed_at = ?, "
-            "position = ?, source = ? WHERE id = ?",
+            "dated = ?, updated = ?, updated_ts = ?, zone = ?, lang = ?, content_hash = ?, last_seen = ?, "
+            "changed_at = ?, position = ?, source = ? WHERE id = ?",
             (stored.link, stored.title, stored.summary, stored.label, stored.kind, published.isoformat(),
-             int(published.timestamp()), int(dated), updated.isoformat(), int(updated.timestamp()), zone_name,
+             int(published.timestamp()), int(dated), updated.isoformat(), int(updated.timestamp()), zone_name, lang,
              content_hash(stored), _iso_utc(now), _iso_utc(now), stored.position, url, stored.id),
         )
         return stored
@@ -404,5 +404,5 @@ def _stored(row: tuple) -> StoredItem:
         id=row[0], link=row[1], title=row[2], summary=row[3], label=row[4], kind=row[5],
         published=parse(row[6]), dated=bool(row[7]), updated=parse(row[8]),
         first_seen=parse(row[10]), last_seen=parse(row[11]), changed_at=parse(row[12]) if row[12] else None,
-        position=row[13], source=row[14],
+        position=row[13], source=row[14], lang=row[15],
     )

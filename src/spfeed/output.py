@@ -1,0 +1,122 @@
+"""Everything spfeed prints: run summaries for people (and cron's mail), JSON for scripts, and the
+table of `spfeed check`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from spfeed.model import RunReport, StoredItem
+
+if TYPE_CHECKING:
+    from spfeed.pipeline import Checked
+
+
+def error(message: str) -> None:
+    """One line on stderr: what cron mails and a person reads first."""
+    print(f"spfeed: error: {message}", file=sys.stderr)
+
+
+def print_json(data: dict) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def print_outcome(report: RunReport, as_json: bool = False, list_items: bool = True) -> None:
+    """What an update did: the summary (or JSON) on stdout, warnings and failures on stderr."""
+    if sys.stderr.isatty():
+        print("\r\033[K", end="", file=sys.stderr)
+    print_json(_json_report(report)) if as_json else _print_summary(report, list_items)
+    sys.stdout.flush()
+    for line in report.warnings:
+        print(f"spfeed: warning: {line}", file=sys.stderr)
+    for line in report.failures:
+        error(line)
+
+
+def _item_json(item: StoredItem, changed: Sequence[str] | None = None) -> dict:
+    data = {
+        "id": item.id,
+        "title": item.title,
+        "link": item.link,
+        "published": item.published.isoformat(),
+        "updated": item.updated.isoformat(),
+        "label": item.label,
+        "kind": item.kind,
+        "summary": item.summary,
+        "dated": item.dated,
+    }
+    if changed is not None:
+        data["changed"] = list(changed)
+    return data
+
+
+def _json_report(report: RunReport) -> dict:
+    return {
+        "new": [_item_json(i) for i in report.new],
+        "updated": [_item_json(i, fields) for i, fields in report.updated],
+        "gone": [_item_json(i) for i in report.gone],
+        "unchanged": report.unchanged,
+        "written": list(report.written),
+        "not_modified": report.not_modified,
+        "warnings": list(report.warnings),
+        "errors": list(report.failures),
+    }
+
+
+def _print_summary(report: RunReport, list_items: bool = True) -> None:
+    """Nothing when nothing changed; else a count line and one line (plus link) per item."""
+    counts = [f"{len(report.new)} new", f"{len(report.updated)} updated", f"{len(report.gone)} gone"]
+    if report.new or report.updated or report.gone:
+        written = f"; wrote {' and '.join(report.written)}" if report.written else ""
+        print(", ".join(counts) + written)
+        if not list_items:
+            return
+        for item in report.new:
+            print(f"+ {_line(item)}\n    {item.link}")
+        for item, fields in report.updated:
+            print(f"~ {_line(item)} (changed: {', '.join(fields)})\n    {item.link}")
+        for item in report.gone:
+            print(f"- {_line(item)} (no longer on the page; stays in the feed)")
+    elif report.written:
+        print(f"rebuilt {' and '.join(report.written)} from the history")
+
+
+def _line(item: StoredItem) -> str:
+    label = f"[{item.label}] " if item.label else ""
+    return f"{item.published.date().isoformat() if item.dated else 'undated   '}  {label}{item.title}"
+
+
+def print_checked(result: Checked) -> None:
+    """`spfeed check`'s report on one page: a row per block, the fields it could not read, health."""
+    listing, page = result.listing, result.page
+    width = max(80, shutil.get_terminal_size((120, 24)).columns)
+    usable = sum(1 for _, item in result.items if item is not None)
+    where = page.url if page.final_url == page.url else f"{page.url} (redirected to {page.final_url})"
+    print(f"{where}: {usable} items{f' (lang {listing.lang})' if listing.lang else ''}")
+    if listing.detected_as:
+        print(f"  found by generic detection: blocks like {listing.detected_as!r} "
+              f"({result.source.key}.selectors.item {result.source.selectors.item!r} matched nothing)")
+    title_width = max(20, width - 2 - 3 - 2 - 10 - 2 - 24 - 2 - 20)
+    print(f"  {'#':>3}  {'date':10}  {'label / kind':24}  {'title':{title_width}}  missing")
+    for number, (raw, item) in enumerate(result.items, 1):
+        missing = [name for name, value in (("title", raw.title), ("link", raw.link), ("date", item and item.published),
+                                             ("label", raw.label), ("summary", raw.summary)) if not value]
+        date = item.published.date().isoformat() if item and item.published else "?"
+        labels = " | ".join(item.categories) if item else (raw.label or "")
+        note = ", ".join(missing) + (" (skipped)" if item is None else "")
+        print(f"  {number:>3}  {date:10}  {_cut(labels, 24):24}  {_cut(raw.title or '—', title_width):{title_width}}  {note}")
+        print(f"  {'':3}  {raw.link or '(no link)'}")
+    counts = " · ".join(f"{key} {count}" for key, count in listing.selector_report)
+    print(f"  selectors matched: {counts} · next page: {listing.next_url or 'none'}")
+    if result.problems:
+        for problem in result.problems:
+            print(f"  health: FAILS: {problem}")
+    else:
+        print("  health: ok")
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -41,6 +41,7 @@ class Reply:
     etag: str | None = None  #: answer 304 to a matching If-None-Match
     last_modified: str | None = None  #: answer 304 to an identical If-Modified-Since
     close: bool = False  #: close the connection without answering
+    reset: bool = False  #: send half the body, then reset the connection (TCP RST)
 
 
 @dataclass
@@ -150,6 +151,16 @@ class Site:
             handler.close_connection = True
         handler.end_headers()
         try:
+            if reply.reset:
+                import socket
+                import struct
+
+                handler.wfile.write(body[: len(body) // 2])
+                handler.wfile.flush()
+                handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                handler.connection.close()
+                handler.close_connection = True
+                return
             if reply.drip is not None:
                 for i in range(len(body)):
                     handler.wfile.write(body[i : i + 1])

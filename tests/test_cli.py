@@ -255,3 +255,10 @@ def test_backfill_shows_its_progress_on_a_terminal(tmp_path, site):
     assert result.returncode == 0 and result.stdout.startswith("2 new")
     assert f"{url}: page 1 read, items so far: 1".encode() in shown
     assert f"{url}: page 2 read, items so far: 2".encode() in shown
+
+
+def test_json_output_never_carries_markup(tmp_path, site):
+    url = site.page("/p", listing([entry(1, title="<b>Bold</b> & <script>x</script>")]))
+    result = run_cli("--config", str(write_config(tmp_path, url)), "update", "--json")
+    assert "<" not in result.stdout and ">" not in result.stdout and "&" not in result.stdout
+    assert json.loads(result.stdout)["new"][0]["title"] == "<b>Bold</b> & <script>x</script>"

@@ -84,3 +84,15 @@ def test_items_without_title_or_web_link_are_dropped(raw):
 def test_undated_items_have_no_date_yet():
     item = normalise(RawItem(position=0, title="T", link="https://www.ilo.org/a", date_text="soon"), "UTC")
     assert item.published is None
+
+
+@pytest.mark.parametrize("link, expected", [
+    ("https://www.ilo.org/a b/ç.htm", "https://www.ilo.org/a%20b/%C3%A7.htm"),
+    ("https://www.ilo.org/a%20b?x=1&y=é#top", "https://www.ilo.org/a%20b?x=1&y=%C3%A9#top"),
+    ("https://www.ilo.org/global/WCMS_1/lang--en/index.htm", "https://www.ilo.org/global/WCMS_1/lang--en/index.htm"),
+])
+def test_links_are_percent_encoded_once(link, expected):
+    from spfeed.normalise import web_link
+
+    assert web_link(link) == expected
+    assert web_link(expected) == expected

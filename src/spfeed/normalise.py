@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from spfeed.dates import parse_date_line
@@ -36,6 +36,15 @@ def clean_text(text: str | None, limit: int = MAX_SUMMARY) -> str | None:
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text or None
+
+
+#: Characters a URL may carry as they are; anything else (spaces, non-ASCII) is percent-encoded.
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
+
+
+def web_link(link: str) -> str:
+    """*link* as a URL fit for both feeds: spaces and non-ASCII percent-encoded (UTF-8), the rest kept."""
+    return quote(link, safe=_URL_SAFE)
 
 
 def canonical_id(link: str) -> str:
@@ -83,6 +92,7 @@ def normalise(raw: RawItem, source_zone: str) -> Item | None:
     """The feed item for *raw*, or None when it has no usable title or http(s) link."""
     title = clean_text(raw.title, MAX_TITLE)
     link = clean_text(raw.link, MAX_LINK)
+    link = web_link(link) if link else None
     if not title or not link or urlsplit(link).scheme not in ("http", "https") or not urlsplit(link).hostname:
         return None
     published, kind = published_at(clean_text(raw.date_text, MAX_LABEL), source_zone)

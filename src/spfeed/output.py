@@ -21,7 +21,10 @@ def error(message: str) -> None:
 
 
 def print_json(data: dict) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2))
+    """*data* as JSON; <, > and & are written as \\u escapes, so that no page text is ever markup,
+    even in a script that pastes the output into HTML."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    print(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
 def print_outcome(report: RunReport, as_json: bool = False, list_items: bool = True) -> None:

@@ -30,6 +30,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise PublishError(f"cannot create output folder {folder}: {e.strerror or e}") from None
+    _remove_leftovers(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as e:
@@ -49,6 +50,16 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         raise PublishError(f"cannot write {path}: {e.strerror or e}") from None
     _sync_folder(folder)
     return True
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Delete temporary files a killed run left beside *path* (the caller holds the state lock, so
+    no other spfeed is writing them)."""
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            leftover.unlink()
+        except OSError:
+            pass
 
 
 def _sync_folder(folder: Path) -> None:

@@ -68,7 +68,7 @@ CREATE TABLE runs (
     command   TEXT NOT NULL,        -- update, regenerate, backfill
     started   TEXT NOT NULL,        -- UTC
     finished  TEXT,                 -- NULL while running, or when the process died
-    outcome   TEXT,                 -- changed, unchanged, not-modified, failed
+    outcome   TEXT,                 -- changed, unchanged, not-modified, failed, died
     exit_code INTEGER,
     new       INTEGER NOT NULL DEFAULT 0,
     updated   INTEGER NOT NULL DEFAULT 0,
@@ -277,7 +277,13 @@ class Store:
 
     @_guard
     def start_run(self, command: str, started: datetime) -> int:
+        """A new row in the runs table. Rows left unfinished are runs that died (the caller holds
+        the lock, so none is still going): they are marked so."""
         with self.transaction():
+            self.conn.execute(
+                "UPDATE runs SET outcome = 'died', message = 'the process ended before the run finished' "
+                "WHERE finished IS NULL AND outcome IS NULL"
+            )
             cur = self.conn.execute("INSERT INTO runs (command, started) VALUES (?, ?)", (command, _iso_utc(started)))
             self.conn.execute(
                 "DELETE FROM runs WHERE id <= (SELECT max(id) FROM runs) - ?", (_KEEP_RUNS,)

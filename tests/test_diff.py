@@ -46,11 +46,11 @@ def test_new_updated_unchanged_gone():
     assert [(c.item.id, c.fields) for c in result.updated] == [("https://x/2", ("title",))]
     assert [i.id for i in result.unchanged] == ["https://x/3"]
     assert [s.id for s in result.gone] == ["https://x/4"]
-    assert result.changed
 
 
 def test_nothing_changed():
-    assert not diff([item(1)], {"https://x/1": stored(1)}).changed
+    result = diff([item(1)], {"https://x/1": stored(1)})
+    assert (result.new, result.updated, result.gone, [i.id for i in result.unchanged]) == ((), (), (), ["https://x/1"])
 
 
 def test_merge_keeps_the_first_of_each_id_and_renumbers():

@@ -138,6 +138,8 @@ def parse(text: str, path: Path) -> Config:
     return _Reader(path).config(data)
 
 
+#: A BCP 47 language tag as feeds use them: "en", "fr-CH".
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 
 
@@ -259,7 +261,7 @@ class _Reader:
         if not base_url.endswith("/"):
             base_url += "/"
         language = self.string(feed, "language", "feed")
-        if language is not None and not re.fullmatch(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*", language):
+        if language is not None and not LANGUAGE_TAG.fullmatch(language):
             raise self.fail("feed.language", f"expected a language tag such as en or fr-CH, got {language!r}")
         return FeedSettings(
             title=title,

@@ -111,10 +111,6 @@ class Diff:
     unchanged: tuple[Item, ...] = ()
     gone: tuple[StoredItem, ...] = ()
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.new or self.updated or self.gone)
-
 
 @dataclass(frozen=True)
 class RunReport:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from spfeed import __version__
-from spfeed.config import Config, HttpSettings, Source
+from spfeed.config import LANGUAGE_TAG, Config, HttpSettings, Source
 from spfeed.errors import FetchError, HealthError, Interrupted, SpfeedError
 from spfeed.fetch import fetch
 from spfeed.lock import exclusive
@@ -375,13 +374,10 @@ def _publish(config: Config, store: Store, empty_ok: bool = False) -> list[str]:
     return written
 
 
-_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
-
-
 def language_tag(value: str | None) -> str | None:
     """*value* as a language tag (``en``, ``fr-CH``) if it is one (``en_US`` is mended), else None."""
     value = (value or "").strip().replace("_", "-")
-    return value if _LANGUAGE_TAG.fullmatch(value) else None
+    return value if LANGUAGE_TAG.fullmatch(value) else None
 
 
 def _page_language(config: Config, store: Store) -> str | None:

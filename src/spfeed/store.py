@@ -252,10 +252,6 @@ class Store:
         return [_stored(row) for row in rows]
 
     @_guard
-    def count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM items").fetchone()[0]
-
-    @_guard
     def meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None

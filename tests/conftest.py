@@ -50,6 +50,7 @@ class Seen:
 
     path: str
     headers: dict[str, str]
+    at: float = 0.0  #: time.monotonic() when it arrived
 
 
 class Site:
@@ -112,7 +113,7 @@ class Site:
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path
         with self.lock:
-            self.requests.append(Seen(path, dict(handler.headers.items())))
+            self.requests.append(Seen(path, dict(handler.headers.items()), time.monotonic()))
             replies = self.routes.get(path)
             if not replies:
                 reply = Reply(status=404, body=b"not found", content_type="text/plain")

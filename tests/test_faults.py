@@ -297,7 +297,7 @@ def wait_for(condition, timeout: float = 10) -> None:
 
 
 def test_a_second_run_gives_up_on_the_lock_with_its_own_code(baseline, site):
-    site.page("/p", NEWER, delay=0.9)  # the first run holds the lock while it waits for the server
+    site.page("/p", NEWER, delay=2)  # the first run holds the lock while it waits for the server
     baseline.rewrite_config(http={"timeout": 5})
     first = start_update(baseline)
     wait_for(lambda: len(site.hits("/p")) >= 2)

@@ -46,6 +46,21 @@ def test_runs_at_start_then_on_schedule_and_stops_cleanly(tmp_path, site):
     assert "Traceback" not in err
 
 
+def test_runs_never_overlap(tmp_path, site):
+    """Every second, but each run waits 1.5 s for the server: the next starts only after it ends."""
+    url = site.route("/p", Reply(body=listing([entry(1)]), delay=1.5))
+    config = write_config(tmp_path, url, schedule={"every": "1s"})
+    process = start(config)
+    try:
+        wait_for(lambda: len(site.hits("/p")) >= 3, timeout=20)
+    finally:
+        code, _, err = stop(process)
+    arrivals = [hit.at for hit in site.hits("/p")]
+    assert code == 0, err
+    assert all(later - earlier >= 1.5 for earlier, later in zip(arrivals, arrivals[1:])), arrivals
+    assert "holds" not in err  # the scheduler itself never started a second run (the state lock did not have to)
+
+
 def test_a_failed_run_is_logged_and_the_next_one_happens(tmp_path, site):
     url = site.route("/p", Reply(status=404, body=b"no"), Reply(body=listing([entry(1)])))
     config = write_config(tmp_path, url, schedule={"every": "1s"})

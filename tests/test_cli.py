@@ -110,6 +110,8 @@ def test_regenerate_without_network(tmp_path, site):
     result = run_cli("--config", str(config), "regenerate")
     assert result.returncode == 0 and result.stdout == f"rebuilt {tmp_path / 'feeds' / 'rss.xml'}\n"
     assert len(parse_feed((tmp_path / "feeds" / "rss.xml").read_bytes()).entries) == 2
+    again = run_cli("--config", str(config), "regenerate")
+    assert again.returncode == 0 and again.stdout.endswith("atom.xml were already up to date\n")
 
 
 def test_regenerate_with_no_history_says_so(tmp_path):

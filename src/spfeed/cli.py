@@ -135,6 +135,8 @@ def _dispatch(args: argparse.Namespace, as_json: bool) -> int:
         report = regenerate(config)
         if report.written:
             print(f"rebuilt {' and '.join(report.written)}")
+        else:
+            print(f"{config.rss_path} and {config.atom_path} were already up to date")
         return 0
     if args.command == "run":
         from spfeed.scheduler import run

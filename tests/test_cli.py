@@ -264,3 +264,13 @@ def test_json_output_never_carries_markup(tmp_path, site):
     result = run_cli("--config", str(write_config(tmp_path, url)), "update", "--json")
     assert "<" not in result.stdout and ">" not in result.stdout and "&" not in result.stdout
     assert json.loads(result.stdout)["new"][0]["title"] == "<b>Bold</b> & <script>x</script>"
+
+
+def test_check_with_a_profile_on_the_command_line(tmp_path, site):
+    url = site.page("/p", listing([entry(1)]))
+    config = write_config(tmp_path, [{"url": url, "selectors": {"item": "li.nothing"}, "detect": False}])
+    assert run_cli("--config", str(config), "check").returncode == 3  # the config's selectors find nothing
+    result = run_cli("--config", str(config), "check", url, "--profile", "ilo")
+    assert result.returncode == 0 and "Report number 1" in result.stdout
+    bad = run_cli("check", url, "--profile", "bbc", cwd=tmp_path)
+    assert bad.returncode == 2 and "--profile: unknown profile 'bbc'" in bad.stderr

@@ -244,7 +244,7 @@ def test_raw_markup_in_the_page_keeps_only_its_text(baseline, site):
 def test_forbidden_and_invisible_characters(baseline, site):
     page = listing([entry(3, day="18 June 2022", title="Bell\x07 and\x0b tab\u200b-less\u00a0title",
                           summary="Zero\u200dwidth\ufeff and \x1f control"), entry(2, day="17 June 2022"), entry(1)])
-    site.page("/p", page.replace(b"&#", b"&#"))
+    site.page("/p", page)
     assert spfeed(baseline, "update").returncode == 0
     atom = (baseline.feeds / "atom.xml").read_bytes()
     validate_atom(atom)

@@ -57,10 +57,8 @@ def test_every_item_of_the_seed_page_comes_out_right(tmp_path, site, clock, whic
         assert got.id == "https://www.ilo.org" + want["link_path"]
         assert [t.term for t in got.tags] == [want["label"]]
         assert got.summary == (want["summary"] or want["title"])
-        published = got.published if which == "atom" else got.published
         day = want["date"]
-        assert (published[:10] if which == "atom" else published) in (
-            day, _rfc822_noon(day))
+        assert (got.published[:10] if which == "atom" else got.published) in (day, _rfc822_noon(day))
     # newest first; the page's 7 and 8 November are out of order, the feed is not
     days = [e.published_parsed[:3] for e in feed.entries]
     assert days == sorted(days, reverse=True)
@@ -228,3 +226,11 @@ def test_the_feed_language_falls_back_to_the_page(tmp_path, site, clock):
     update(config, now=clock)
     rss, atom = feeds(config)
     assert b"<language>fr</language>" in rss and b'xml:lang="fr"' in atom
+
+
+@pytest.mark.parametrize("value, tag", [("en", "en"), ("fr-CH", "fr-CH"), ("en_US", "en-US"), (" es ", "es"),
+                                        ("english language", None), ("", None), (None, None)])
+def test_page_languages_become_language_tags(value, tag):
+    from spfeed.pipeline import language_tag
+
+    assert language_tag(value) == tag

@@ -4,7 +4,6 @@ table of `spfeed check`."""
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -94,6 +93,8 @@ def _line(item: StoredItem) -> str:
 
 def print_checked(result: Checked) -> None:
     """`spfeed check`'s report on one page: a row per block, the fields it could not read, health."""
+    import shutil
+
     listing, page = result.listing, result.page
     width = max(80, shutil.get_terminal_size((120, 24)).columns)
     usable = sum(1 for _, item in result.items if item is not None)

@@ -240,11 +240,11 @@ def _read_pages(config: Config, source: Source, first: Page, state: SourceState,
                 max_pages: int, listed_pages: int, progress: Progress | None = None) -> _Reading:
     """The items of *source*'s listing from its *first* page on, following the next link up to
     *max_pages*; items of the first *listed_pages* pages count as listed."""
-    from spfeed.extract import check_selectors, decode_html, extract
+    from spfeed.extract import check_source_selectors, decode_html, extract
     from spfeed.health import problems
     from spfeed.normalise import normalise
 
-    check_selectors(config)
+    check_source_selectors(source, str(config.path))
     items: list[Item] = []
     listed: set[str] = set()
     warnings: list[str] = []

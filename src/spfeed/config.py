@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from spfeed import __version__
 from spfeed.errors import ConfigError
+from spfeed.model import Author
 from spfeed.profiles import PROFILES, SELECTOR_KEYS
 
 DEFAULT_USER_AGENT = f"spfeed/{__version__} (RSS/Atom feeds of ILO news listings; python-requests)"
@@ -33,13 +34,6 @@ class Selectors:
     date: str | None = None
     summary: str | None = None
     next: str | None = None  #: pagination: the link to the next (older) page
-
-
-@dataclass(frozen=True)
-class Author:
-    name: str
-    email: str | None = None
-    uri: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ def changed_fields(item: Item, before: StoredItem) -> tuple[str, ...]:
     """Names of the fields in which *item* differs from its stored version.
 
     A date the page no longer shows (or that cannot be read) is not a change: the item keeps the
-    date it had. A date that moves is.
+    date it had. A date that moves is, unless it was read against the run's moment ("2 days ago"):
+    such a date is fixed when the item is first stored.
     """
     fields = [name for name in WATCHED if getattr(item, name) != getattr(before, name)]
-    if item.published is not None and (not before.dated or item.published != before.published):
+    if item.published is not None and not item.approximate and (not before.dated or item.published != before.published):
         fields.append("published")
     return tuple(fields)
 

@@ -6,6 +6,69 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
+#: The files spfeed can publish for a feed, by format name (``output.formats``), in this order.
+FILES: dict[str, str] = {
+    "rss": "rss.xml",
+    "atom": "atom.xml",
+    "json": "feed.json",
+    "html": "index.html",
+    "opml": "feeds.opml",  #: at the top of output.dir only, listing every feed
+}
+
+#: Each format's media type, as a web server should send it (and as autodiscovery links say).
+MEDIA_TYPES: dict[str, str] = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+    "html": "text/html",
+    "opml": "text/x-opml",
+}
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str | None = None
+    uri: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedMeta:
+    """What a view needs to know about one published feed besides its entries."""
+
+    name: str  #: the feed's slug ("" for the single feed of a config without ``feeds:``)
+    title: str  #: for a label feed: "<feed title>: <label>"
+    description: str
+    link: str  #: the page the feed is about (the source page)
+    author: Author
+    language: str | None = None  #: resolved: the config's, else the first source page's
+    label: str | None = None  #: set for a label feed: the label (or kind) it holds
+    hubs: tuple[str, ...] = ()  #: WebSub hubs
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where one feed's files are published."""
+
+    base: str  #: absolute URL of the feed's folder; ends with "/"
+    formats: tuple[str, ...]  #: the formats written for this feed, in FILES order (never "opml")
+    labels: tuple[tuple[str, str], ...] = ()  #: a main feed's label feeds: (label, base URL of its folder)
+    parent: str | None = None  #: a label feed's main feed: the base URL of its folder
+
+    def url(self, fmt: str) -> str:
+        """The absolute URL of this feed's file in format *fmt*."""
+        return self.base + FILES[fmt]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One feed as the top-level index page and the OPML file list it."""
+
+    meta: FeedMeta
+    links: Links
+    labels: tuple[Listed, ...] = ()  #: the feed's label feeds, in slug order
+
+
 @dataclass(frozen=True)
 class Validators:
     """HTTP cache validators kept between runs for conditional GET."""
@@ -62,6 +125,9 @@ class Item:
     kind: str | None  #: the word(s) before a bar on the date line ("Press release")
     published: datetime | None  #: aware; None when the page gives no readable date
     position: int = 0  #: place in the merged listing of this run (ties sort in page order)
+    #: the date was read against the run's moment ("2 days ago", "12 March" without a year): it is
+    #: fixed when the item is first stored and never moves on a later run
+    approximate: bool = False
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -87,6 +153,8 @@ class StoredItem:
     position: int
     source: str
     lang: str | None = None  #: the language of the page it was read from
+    feed: str = ""  #: the name of the feed it belongs to
+
 
     @property
     def categories(self) -> tuple[str, ...]:

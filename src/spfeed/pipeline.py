@@ -358,8 +358,9 @@ def _publish(config: Config, store: Store, empty_ok: bool = False) -> list[str]:
     An empty history publishes nothing: an error for `regenerate`, and for `update` (whose first
     run failed) the reason is already in its report.
     """
+    from spfeed.model import FeedMeta, Links
     from spfeed.publish import write_if_changed
-    from spfeed.render import render
+    from spfeed.views import renderer
 
     items = store.newest(config.max_items)
     if not items:
@@ -367,9 +368,12 @@ def _publish(config: Config, store: Store, empty_ok: bool = False) -> list[str]:
             return []
         raise SpfeedError(f"the history in {store.path} is empty: nothing to publish yet (run spfeed update)")
     language = config.feed.language or _page_language(config, store)
-    rss, atom = render(config.feed, items, language)
-    written = [str(path) for path, data in ((config.rss_path, rss), (config.atom_path, atom))
-               if write_if_changed(path, data)]
+    feed = config.feed
+    meta = FeedMeta(name="", title=feed.title, description=feed.description, link=feed.link, author=feed.author,
+                    language=language)
+    links = Links(base=feed.base_url, formats=("rss", "atom"))
+    written = [str(path) for path, fmt in ((config.rss_path, "rss"), (config.atom_path, "atom"))
+               if write_if_changed(path, renderer(fmt)(meta, items, links))]
     store.mark_rendered(render_key(config))
     return written
 

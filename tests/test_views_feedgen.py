@@ -1,4 +1,4 @@
-"""Rendering: both formats from the same items, plain text kept plain, no clock in the output."""
+"""The RSS and Atom views: both formats from the same items, plain text kept plain, no clock in the output."""
 
 import html
 from datetime import datetime, timedelta, timezone
@@ -6,15 +6,21 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from conftest import parse_feed, validate_atom
-from spfeed.config import Author, FeedSettings
-from spfeed.model import StoredItem
-from spfeed.render import render
+from spfeed.model import Author, FeedMeta, Links, StoredItem
+from spfeed.views import renderer
 
-SETTINGS = FeedSettings(
-    title="ILO Social Protection Department: news", link="https://www.ilo.org/secsoc/lang--en/index.htm",
-    base_url="https://feeds.example.org/secsoc/", author=Author("ILO Social Protection Department", "sp@example.org"),
+SETTINGS = FeedMeta(
+    name="", title="ILO Social Protection Department: news", link="https://www.ilo.org/secsoc/lang--en/index.htm",
+    author=Author("ILO Social Protection Department", "sp@example.org"),
     description="Reports, guides and events", language="en",
 )
+LINKS = Links(base="https://feeds.example.org/secsoc/", formats=("rss", "atom"))
+
+
+def render(meta: FeedMeta, items, language):
+    """(RSS, Atom) of *items* with the feed's language set to *language*."""
+    meta = FeedMeta(**{**vars(meta), "language": language})
+    return renderer("rss")(meta, items, LINKS), renderer("atom")(meta, items, LINKS)
 CET = timezone(timedelta(hours=1))
 
 
@@ -86,7 +92,7 @@ def test_markup_from_the_page_is_text_in_both_feeds():
 
 
 def test_language_from_the_page_when_the_config_has_none():
-    settings = FeedSettings(**{**vars(SETTINGS), "language": None})
+    settings = SETTINGS
     rss, atom = render(settings, ITEMS, "fr")
     assert b"<language>fr</language>" in rss and b'xml:lang="fr"' in atom
     rss, atom = render(settings, ITEMS, None)

@@ -99,6 +99,11 @@ class RawItem:
     label: str | None = None
     date_text: str | None = None
     summary: str | None = None
+    #: a machine-readable date for the item (``<time datetime>``, ``itemprop="datePublished"``,
+    #: ``<data value>``, ``<abbr title>``, structured data): when readable, it wins over date_text
+    date_value: str | None = None
+    #: the fields taken from the page's structured data (JSON-LD, microdata), for `check` to say so
+    from_structured: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,20 +28,20 @@ def test_the_shipped_config_is_valid_and_points_at_the_live_page():
     check_selectors(config)
     assert config.sources[0].url == "https://www.ilo.org/secsoc/lang--en/index.htm"
     assert config.sources[0].profile == "ilo"
-    assert config.output_dir == REPO / "feeds"
+    assert config.output.dir == REPO / "feeds"
 
 
 def test_defaults(tmp_path):
     config = parse(MINIMAL, tmp_path / "config.yaml")
-    assert config.feed.base_url == "https://feeds.example.org/secsoc/"  # a folder
-    assert config.feed.rss_url == "https://feeds.example.org/secsoc/rss.xml"
-    assert config.feed.atom_url == "https://feeds.example.org/secsoc/atom.xml"
-    assert config.feed.description == "T" and config.feed.language is None
-    assert config.feed.author.name == "ILO"
+    assert config.feeds[0].settings.base_url == "https://feeds.example.org/secsoc/"  # a folder
+    assert config.feeds[0].settings.rss_url == "https://feeds.example.org/secsoc/rss.xml"
+    assert config.feeds[0].settings.atom_url == "https://feeds.example.org/secsoc/atom.xml"
+    assert config.feeds[0].settings.description == "T" and config.feeds[0].settings.language is None
+    assert config.feeds[0].settings.author.name == "ILO"
     source = config.sources[0]
     assert (source.timezone, source.max_pages, source.min_items, source.selectors.item) == (
         "Europe/Zurich", 1, 1, ILO["item"])
-    assert config.output_dir == tmp_path / "feeds" and config.max_items == 50
+    assert config.output.dir == tmp_path / "feeds" and config.feeds[0].output.max_items == 50
     assert config.state_path == tmp_path / "state" / "spfeed.sqlite"
     assert config.schedule_cron == "0 */6 * * *"
     assert (config.http.timeout, config.http.retries, config.http.max_bytes) == (30, 3, 5_000_000)
@@ -53,7 +53,7 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path):
         "output:\n  dir: ../public\nstate:\n  path: data/s.sqlite\n"
     config = parse(text, tmp_path / "conf" / "config.yaml")
     assert config.sources[0].url == (tmp_path / "conf" / "saved" / "page.html").as_uri()
-    assert config.output_dir == tmp_path / "public"
+    assert config.output.dir == tmp_path / "public"
     assert config.state_path == tmp_path / "conf" / "data" / "s.sqlite"
 
 

@@ -23,7 +23,7 @@ DISCOVERABLE = ("rss", "atom", "json")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 _CSS = """\
-:root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fdfdfc;--muted:#5c5c5c;--link:#0b57a4;--line:#dcdcdc;--box:#f1f3f5}
+:root{--fg:#1b1b1b;--bg:#fdfdfc;--muted:#5c5c5c;--link:#0b57a4;--line:#dcdcdc;--box:#f1f3f5}
 @media (prefers-color-scheme:dark){:root{--fg:#e8e8e8;--bg:#161718;--muted:#a8a8a8;--link:#8ab8f0;--line:#3a3b3d;--box:#222427}}
 *{box-sizing:border-box}
 body{margin:0 auto;max-width:46rem;padding:1rem;font:1rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
@@ -31,6 +31,8 @@ a{color:var(--link)}
 h1{font-size:1.6rem;line-height:1.25;margin:.5rem 0}
 h2{font-size:1.2rem;margin:1.5rem 0 .5rem;border-bottom:1px solid var(--line)}
 h3{font-size:1.05rem;margin:0 0 .2rem}
+h3 a{text-decoration:none}
+h3 a:hover,h3 a:focus{text-decoration:underline}
 ul,ol{padding:0;list-style:none}
 .formats li{margin:.3rem 0}
 code{font:.85rem/1.4 ui-monospace,Menlo,Consolas,monospace;background:var(--box);padding:.1rem .3rem;border-radius:3px;overflow-wrap:anywhere;user-select:all}
@@ -82,17 +84,16 @@ def render_index(title: str, feeds: Sequence[Listed], links_base: str, opml: boo
         fmt = next((f for f in ("atom", "rss", "json") if f in listed.links.formats), None)
         if fmt:
             head.append(_alternate(fmt, listed.links.url(fmt), listed.meta.title))
-    langs = {listed.meta.language for listed in feeds}
-    language = langs.pop() if len(langs) == 1 else None  # one language for the whole page, when there is one
+    language = "en"  # the index's own words; each feed's section says its language where it differs
     body = [f"<header>\n<h1>{_e(title)}</h1>"]
     if opml:
         url = links_base + FILES["opml"]
-        body.append(f'<p{_ui_lang(language)}>Every feed at once: {_a(url, "OPML", MEDIA_TYPES["opml"])} '
+        body.append(f'<p>Every feed at once: {_a(url, "OPML", MEDIA_TYPES["opml"])} '
                     f"<code>{_e(url)}</code></p>")
     body.append("</header>\n<main>")
     for listed in feeds:
         meta, links = listed.meta, listed.links
-        lang = f' lang="{_e(meta.language)}"' if meta.language and meta.language != language else ""
+        lang = f' lang="{_e(meta.language)}"' if _ui_lang(meta.language) else ""
         body.append(f'<section class="feed"{lang}>\n<h2>{_page_link(listed)}</h2>')
         if meta.description and meta.description != meta.title:
             body.append(f"<p>{_e(meta.description)}</p>")
@@ -106,7 +107,7 @@ def render_index(title: str, feeds: Sequence[Listed], links_base: str, opml: boo
             body.append("</ul>")
         body.append("</section>")
     body.append("</main>")
-    body.append(f"<footer{_ui_lang(language)}>Published by spfeed.</footer>")
+    body.append("<footer>Published by spfeed.</footer>")
     return _page(language, title, None, head, body)
 
 
@@ -119,6 +120,7 @@ def _page(language: str | None, title: str, description: str | None, head: Itera
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<meta name="color-scheme" content="light dark">',
         # Nothing on the page may run or load anything, whatever text came from the source.
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
         f"<title>{_e(title)}</title>",

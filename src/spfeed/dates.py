@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -136,20 +137,20 @@ def parse_date_line(text: str | None, *, seen: datetime | None = None, date_orde
         return DateLine(day=None)
     text = unicodedata.normalize("NFKC", text)
     segments = [s.strip() for s in text.split("|")]
-    readers = [lambda segment: _find_date(segment, date_order)]
-    if seen is not None:
-        readers += [lambda segment: _find_relative(segment, seen), lambda segment: _find_partial(segment, seen)]
-    for reader in readers:
+    readers: list[Callable[[str], tuple[date, str] | DateLine | None]] = [lambda seg: _find_date(seg, date_order)]
+    if seen is not None:  # read against seen, only when the line has no full date
+        readers += [lambda seg: _find_relative(seg, seen), lambda seg: _find_partial(seg, seen)]
+    for n, reader in enumerate(readers):
         for i, segment in enumerate(segments):
             found = reader(segment)
             if found is None:
                 continue
             kind = " | ".join(s for s in segments[:i] if s) or None
-            if isinstance(found, DateLine):
+            if isinstance(found, DateLine):  # relative: its day, or its exact moment
                 return DateLine(day=found.day, time=found.time, kind=kind, approximate=True, at=found.at)
             day, rest = found
             clock, zone = _find_time(rest)
-            return DateLine(day=day, time=clock, zone=zone, kind=kind, approximate=reader is not readers[0])
+            return DateLine(day=day, time=clock, zone=zone, kind=kind, approximate=n > 0)
     kind = segments[0] if len(segments) > 1 and segments[0] else None
     return DateLine(day=None, kind=kind)
 

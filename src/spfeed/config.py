@@ -75,6 +75,7 @@ class Source:
     min_dated_share: float = 0.5  #: health: at least this share of items must have a date
     page_delay: float = 2.0  #: seconds between two pages of one listing (politeness)
     detect: bool = True  #: try generic detection when the selectors find nothing
+    date_order: str = "DMY"  #: how slashed dates read: DMY (03/04 is 3 April), MDY (4 March) or YMD
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,10 @@ LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
 FEED_KEYS = ("title", "description", "link", "language", "author", "hubs")
 #: The keys of an ``output`` block (top level, or a feed's own).
 OUTPUT_KEYS = ("dir", "max_items", "formats", "by_label")
+#: Characters XML 1.0 cannot hold, which no feed could carry.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: How a source's slashed dates read (as spfeed.dates.DATE_ORDERS, kept here off the cheap path).
+DATE_ORDERS = ("DMY", "MDY", "YMD")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 
 
@@ -225,6 +230,9 @@ class _Reader:
             return default
         if not isinstance(value, str) or not value.strip():
             raise self.fail(where, f"expected a non-empty string, got {_kind(value)}")
+        bad = _NOT_XML.search(value)
+        if bad:
+            raise self.fail(where, f"contains U+{ord(bad.group()):04X}, a character XML cannot hold")
         return value.strip()
 
     def number(self, table: dict, name: str, key: str, default: float, *, integer: bool = False,
@@ -407,7 +415,7 @@ class _Reader:
         if value is None:
             raise self.fail(key, "missing (required: Atom feeds need an author; a name will do)")
         if isinstance(value, str) and value.strip():
-            return Author(name=value.strip())
+            return Author(name=self.string({"author": value}, "author", key.rpartition(".")[0]) or "")
         author = self.table(value, key, ("name", "email", "uri"))
         name = self.string(author, "name", key, required=True)
         email = self.string(author, "email", key)
@@ -430,7 +438,7 @@ class _Reader:
     def source(self, value: Any, key: str) -> Source:
         src = self.table(value, key, (
             "url", "profile", "selectors", "timezone", "base_url", "max_pages", "min_items",
-            "min_dated_share", "page_delay", "detect",
+            "min_dated_share", "page_delay", "detect", "date_order",
         ))
         url = self.string(src, "url", key, required=True)
         assert url is not None
@@ -445,6 +453,9 @@ class _Reader:
             raise self.fail(key, "needs a profile (e.g. profile: ilo) or selectors with at least an item selector")
         timezone = self.string(src, "timezone", key, default="Europe/Zurich") or "Europe/Zurich"
         _check_timezone(timezone, lambda msg: self.fail(f"{key}.timezone", msg))
+        date_order = self.string(src, "date_order", key, default="DMY") or "DMY"
+        if date_order not in DATE_ORDERS:
+            raise self.fail(f"{key}.date_order", f"expected one of {', '.join(DATE_ORDERS)}, got {date_order!r}")
         return Source(
             key=key,
             url=self.source_url(url, f"{key}.url"),
@@ -457,6 +468,7 @@ class _Reader:
             min_dated_share=float(self.number(src, "min_dated_share", key, 0.5, maximum=1)),
             page_delay=float(self.number(src, "page_delay", key, 2.0, maximum=600)),
             detect=self.boolean(src, "detect", key, True),
+            date_order=date_order,
         )
 
     def source_url(self, value: str, key: str) -> str:

@@ -90,7 +90,7 @@ def send(mail: Email, announcement: Announcement, *, timeout: float) -> None:
             if smtp.starttls:
                 client.starttls(context=ssl.create_default_context())
             if smtp.username is not None and password is not None:
-                client.login(smtp.username, password)
+                _login(client, smtp.username, password)
             refused = client.send_message(message(mail, announcement), from_addr=mail.sender, to_addrs=list(mail.to))
     except smtplib.SMTPNotSupportedError:
         raise DeliveryError(f"{where}: the server does not offer STARTTLS (set starttls: false to send "
@@ -107,6 +107,22 @@ def send(mail: Email, announcement: Announcement, *, timeout: float) -> None:
         raise DeliveryError(f"{where}: {_text(getattr(e, 'strerror', None) or str(e) or type(e).__name__)}") from None
     if refused:
         log.warning("e-mail: recipients refused: %s", ", ".join(refused))
+
+
+def _login(client, username: str, password: str) -> None:
+    """AUTH PLAIN in UTF-8 (RFC 4616) where the server offers it: smtplib's login() sends ASCII
+    only; else smtplib's own choice of mechanism."""
+    import base64
+    import smtplib
+
+    client.ehlo_or_helo_if_needed()
+    if "PLAIN" in client.esmtp_features.get("auth", "").upper().split():
+        token = base64.b64encode(f"\0{username}\0{password}".encode("utf-8")).decode("ascii")
+        code, reply = client.docmd("AUTH", "PLAIN " + token)
+        if code != 235:
+            raise smtplib.SMTPAuthenticationError(code, reply)
+    else:
+        client.login(username, password)
 
 
 def apprise(url: str, announcement: Announcement) -> None:

@@ -212,7 +212,8 @@ def _on(table: dict, key: str, fail: Fail) -> frozenset[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise fail(f"{key}.on", f"expected a list of events ({', '.join(EVENTS)}), got {_kind(value)}")
+        got = "an empty list" if value == [] else _kind(value)
+        raise fail(f"{key}.on", f"expected a list of events ({', '.join(EVENTS)}), got {got}")
     for i, event in enumerate(value):
         if event not in ALL_EVENTS:
             raise fail(f"{key}.on[{i}]", f"unknown event {event!r} (known: {', '.join(EVENTS)})")

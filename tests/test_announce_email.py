@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from spfeed.announce import Announcement, Failure, deliver
+from spfeed.announce import Failure, deliver
 from spfeed.announce.email import digest, subject
 from spfeed.announce.settings import Email, NotifySettings, Smtp
 from test_announce_webhook import UA, Receiver, announcement

@@ -113,6 +113,7 @@ def test_posts_the_signed_json_document(receiver):
     assert hmac.compare_digest(post.headers["X-Spfeed-Signature"], expected)
     data = json.loads(post.body)
     assert data["feed"] == "ilo-secsoc" and data["events"] == ["new", "updated"]
+    assert b"<" not in post.body and b"\\u003con social protection\\u003e \\u0026 more" in post.body
     assert [i["title"] for i in data["new"]] == ["Report number 16 <on social protection> & more",
                                                   "Report number 14 <on social protection> & more"]
     assert data["new"][0]["published"] == "2022-06-16T12:00:00+02:00"

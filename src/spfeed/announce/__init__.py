@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Announcement", "Failure", "deliver", "deliver_one", "document", "events_for", "NotifySettings"]
+__all__ = ["Announcement", "Failure", "NotifySettings", "channels_for", "deliver", "deliver_one", "document", "events_for"]
 
 
 @dataclass(frozen=True)
@@ -118,11 +118,11 @@ def deliver_one(settings: NotifySettings, channel: str, announcement: Announceme
         if send is None:
             return Failure(channel, "no such channel in the config (any more)")
         send()
-    except DeliveryError as e:
-        log.warning("%s: %s", channel, e)
+    except DeliveryError as e:  # returned, for the caller to report and retry: not logged loudly here
+        log.info("%s: %s", channel, e)
         return Failure(channel, str(e))
     except Exception as e:  # noqa: BLE001 - a channel's bug must not break the run that published
-        log.warning("%s: %s", channel, e, exc_info=log.isEnabledFor(logging.DEBUG))
+        log.info("%s: %s", channel, e, exc_info=log.isEnabledFor(logging.DEBUG))
         return Failure(channel, f"{type(e).__name__}: {e}".splitlines()[0])
     log.info("%s: delivered", channel)
     return None
@@ -156,8 +156,8 @@ def _sender(settings: NotifySettings, kind: str, index: int, announcement: Annou
 
         return lambda: email.send(settings.email, announcement, timeout=timeout)
     if kind == "apprise" and index < len(settings.apprise):
-        from spfeed.announce import email
+        from spfeed.announce.email import apprise
 
         url = settings.apprise[index]
-        return lambda: email.apprise(url, announcement)
+        return lambda: apprise(url, announcement)
     return None

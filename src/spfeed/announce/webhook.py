@@ -22,8 +22,10 @@ _RETRY_STATUS = frozenset({408, 429}) | frozenset(range(500, 600))
 
 
 def body(payload: Mapping[str, Any]) -> bytes:
-    """The exact bytes sent (and signed): compact UTF-8 JSON."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """The exact bytes sent (and signed): compact UTF-8 JSON with <, > and & as \\u escapes, as
+    `update --json` writes them, so that page text is never markup in a receiver's HTML."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode("utf-8")
 
 
 def signature(secret: str, data: bytes) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from spfeed import __version__
+from spfeed.announce.settings import NotifySettings, parse_hubs, parse_notify
 from spfeed.errors import ConfigError
 from spfeed.model import FILES, Author
 from spfeed.profiles import PROFILES, SELECTOR_KEYS
@@ -128,6 +129,7 @@ class Config:
     schedule_cron: str
     schedule_every: str | None
     http: HttpSettings = field(default_factory=HttpSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     @property
     def sources(self) -> tuple[Source, ...]:
@@ -275,7 +277,7 @@ class _Reader:
     def config(self, data: Any) -> Config:
         if data is None:
             raise self.fail("", "the config file is empty")
-        top = self.table(data, "", ("feed", "sources", "feeds", "output", "state", "schedule", "http"))
+        top = self.table(data, "", ("feed", "sources", "feeds", "output", "state", "schedule", "http", "notify"))
         state = self.table(top.get("state"), "state", ("path", "lock_timeout"))
         schedule = self.table(top.get("schedule"), "schedule", ("cron", "every"))
         every = self.string(schedule, "every", "schedule")
@@ -316,6 +318,7 @@ class _Reader:
             schedule_cron=self.string(schedule, "cron", "schedule", default=DEFAULT_CRON) or DEFAULT_CRON,
             schedule_every=every,
             http=self.http(top.get("http")),
+            notify=parse_notify(top.get("notify"), self.fail),
         )
 
     def output(self, table: dict, key: str, base: OutputSettings) -> OutputSettings:
@@ -398,9 +401,6 @@ class _Reader:
         language = self.string(feed, "language", key)
         if language is not None and not LANGUAGE_TAG.fullmatch(language):
             raise self.fail(f"{key}.language", f"expected a language tag such as en or fr-CH, got {language!r}")
-        hubs = feed.get("hubs") or []
-        if not isinstance(hubs, list):
-            raise self.fail(f"{key}.hubs", f"expected a list of hub URLs, got {_kind(hubs)}")
         return FeedSettings(
             title=title,
             link=self.url(feed, "link", key, required=True) or "",
@@ -408,7 +408,7 @@ class _Reader:
             author=self.author(feed.get("author"), f"{key}.author"),
             description=self.string(feed, "description", key, default=title) or title,
             language=language,
-            hubs=tuple(self.url({"hub": hub}, "hub", f"{key}.hubs[{i}]") or "" for i, hub in enumerate(hubs)),
+            hubs=parse_hubs(feed.get("hubs"), self.fail, f"{key}.hubs"),
         )
 
     def author(self, value: Any, key: str) -> Author:

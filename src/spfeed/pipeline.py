@@ -117,7 +117,8 @@ class Checked:
 def check(http: HttpSettings, sources: tuple[Source, ...], where: str) -> list[Checked]:
     """Fetch and read the first page of each of *sources* as `update` would, touching no state and
     publishing nothing. *where* names the selectors' origin in messages (the config file)."""
-    from spfeed.extract import check_source_selectors, decode_html, extract
+    from spfeed.encoding import decode_html
+    from spfeed.extract import check_source_selectors, extract
     from spfeed.health import problems
     from spfeed.normalise import normalise
 
@@ -240,7 +241,8 @@ def _read_pages(config: Config, source: Source, first: Page, state: SourceState,
                 max_pages: int, listed_pages: int, progress: Progress | None = None) -> _Reading:
     """The items of *source*'s listing from its *first* page on, following the next link up to
     *max_pages*; items of the first *listed_pages* pages count as listed."""
-    from spfeed.extract import check_source_selectors, decode_html, extract
+    from spfeed.encoding import decode_html
+    from spfeed.extract import check_source_selectors, extract
     from spfeed.health import problems
     from spfeed.normalise import normalise
 

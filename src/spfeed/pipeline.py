@@ -15,11 +15,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 from spfeed import __version__
 from spfeed.config import LANGUAGE_TAG, Config, HttpSettings, Source
-from spfeed.errors import FetchError, HealthError, Interrupted, SpfeedError
-from spfeed.fetch import fetch
+from spfeed.errors import FetchError, HealthError, Interrupted, SpfeedError, printable
+from spfeed.fetch import fetch, host_of, may_follow, reachable_hosts
 from spfeed.lock import exclusive
 from spfeed.model import Item, Listing, Page, RawItem, RunReport, StoredItem
 from spfeed.store import SourceState, Store
@@ -280,9 +281,17 @@ def _read_pages(config: Config, source: Source, first: Page, state: SourceState,
             progress(source, number, len(items))
         if number == max_pages or not listing.next_url or listing.next_url in visited:
             break
+        reachable = reachable_hosts(source.url, first.final_url, source.base_url, source.allow_hosts)
+        if not may_follow(listing.next_url, reachable):
+            warnings.append(
+                f"{printable(page.final_url)}: next page {printable(listing.next_url)} is on another host "
+                f"({printable(host_of(listing.next_url) or urlsplit(listing.next_url).scheme)}); stopped there; "
+                f"add it to {source.key}.allow_hosts to follow it"
+            )
+            break
         _pause(source.page_delay, stop)
         try:
-            next_page = fetch(listing.next_url, config.http, None, stop)
+            next_page = fetch(listing.next_url, config.http, None, stop, origin=source.url, hosts=reachable)
         except FetchError as e:
             warnings.append(f"{e}; kept the {number} page(s) read")
             return _Reading(source, items, listed, replace(state, lang=lang), warnings, partial=True)

@@ -123,3 +123,37 @@ def test_a_disagreement_is_logged_at_info(caplog):
 def test_the_windows_1252_fixture_declared_only_by_meta():
     text, codec = decode_html(fixture_bytes("variants/fr-windows-1252.html"))
     assert codec == "windows-1252" and "\ufffd" not in text and "é" in text
+
+
+def test_one_bad_byte_in_a_utf8_page_costs_one_character(tmp_path, site, capsys):
+    """End to end: a page that gains one invalid byte updates the one item it sits in, with one
+    U+FFFD, instead of every item turning to mojibake; the same page again changes nothing."""
+    import json
+
+    from conftest import parse_feed, write_config
+    from pages import entry, listing
+    from spfeed.cli import main
+
+    entries = [entry(3, day="18 June 2022", title="Sécurité sociale – été", summary="Protection sociale universelle."),
+               entry(2, day="17 June 2022", title="Protección social – año 2022"),
+               entry(1, title="Social protection for all")]
+    clean = listing(entries)
+    marker = "universelle.".encode()
+    bad = clean.replace(marker, b"universelle \xff.")  # one byte no UTF-8 sequence starts with
+    assert bad.count(b"\xff") == 1
+    config = write_config(tmp_path, site.page("/p", clean))
+
+    def run() -> dict:
+        assert main(["--config", str(config), "update", "--json"]) == 0
+        out, err = capsys.readouterr()
+        assert err == ""
+        return json.loads(out)
+
+    assert len(run()["new"]) == 3
+    site.page("/p", bad)
+    report = run()
+    assert [(i["title"], i["changed"]) for i in report["updated"]] == [("Sécurité sociale – été", ["summary"])]
+    atom = (tmp_path / "feeds" / "atom.xml").read_bytes().decode()
+    assert atom.count("\ufffd") == 1 and "universelle \ufffd." in atom
+    assert [e.title for e in parse_feed(atom.encode()).entries] == [e["title"] for e in entries]
+    assert run()["updated"] == []  # the same page again

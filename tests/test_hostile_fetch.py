@@ -128,7 +128,7 @@ def test_the_source_redirected_to_another_host_is_followed_but_not_trusted_furth
 def test_a_redirect_from_a_loopback_source_to_another_private_address_is_refused(baseline, site, other):
     site.route("/p", Reply(status=302, headers={"Location": other.url("/secret")}))
     assert_failed_safely(baseline, spfeed(baseline, "update"), 1, f"{baseline.url}: {REFUSED}", site)
-    assert other.requests == []  # connected, found private, closed before a byte was sent
+    assert other.requests == []  # refused before a byte was sent
 
 
 def test_allow_private_allows_it(baseline, site, other):

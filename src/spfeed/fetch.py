@@ -107,10 +107,18 @@ class _Guard:
 
 
 def _normal(address: str) -> str:
-    ip = ipaddress.ip_address(address.split("%")[0])
+    ip = ipaddress.ip_address(address.strip("[]").split("%")[0])
     if ip.version == 6 and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return str(ip)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%")[0])
+    except ValueError:
+        return False
+    return True
 
 
 def _addresses(host: str) -> frozenset[str]:
@@ -126,13 +134,17 @@ def _addresses(host: str) -> frozenset[str]:
 
 class _PeerCheck:
     """Mixed into urllib3's connection classes: after the TCP connect, the peer address must pass
-    the guard (a proxy's is the operator's choice and passes)."""
+    the guard (a proxy's is the operator's choice and passes). An address literal is checked
+    before connecting too, so that a refused one is not even sent a SYN."""
 
     guard: _Guard
 
     def _new_conn(self):
+        direct = not getattr(self, "proxy", None)
+        if direct and _is_address(getattr(self, "_dns_host", "")):
+            self.guard.check(self._dns_host)  # type: ignore[attr-defined]
         sock = super()._new_conn()  # type: ignore[misc]
-        if not getattr(self, "proxy", None):
+        if direct:
             try:
                 self.guard.check(sock.getpeername()[0])
             except BaseException:

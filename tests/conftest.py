@@ -55,12 +55,13 @@ class Seen:
 
 
 class Site:
-    """A threaded HTTP server on 127.0.0.1 (or *host*); ``site.route(path, reply, ...)`` scripts its answers.
+    """A threaded HTTP server on 127.0.0.1 (or *host*; behind TLS with an ``ssl.SSLContext`` *tls*);
+    ``site.route(path, reply, ...)`` scripts its answers.
 
     Several replies for one path are given in turn, the last one repeated.
     """
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", tls=None) -> None:
         self.routes: dict[str, list[Reply]] = {}
         self.requests: list[Seen] = []
         self.lock = threading.Lock()
@@ -82,13 +83,16 @@ class Site:
                 pass
 
         self.server = Server((host, 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     @property
     def base(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     def url(self, path: str) -> str:
         return self.base + path

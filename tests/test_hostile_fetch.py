@@ -247,9 +247,10 @@ def proxy():
 
 
 @pytest.fixture(autouse=True)
-def no_proxy_in_the_environment(monkeypatch):
-    """Each test sets the proxy variables it means (an empty one would still override another)."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "NETRC"):
+def a_plain_environment(monkeypatch):
+    """Each test sets the proxy and CA variables it means (an empty one would still override another)."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "NETRC", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+                 "SSL_CERT_FILE", "SSL_CERT_DIR"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
 
@@ -325,3 +326,36 @@ def test_a_next_link_with_escapes_is_printed_safely(baseline, site):
 ])
 def test_printable(text, limit, expected):
     assert printable(text, limit) == expected
+
+
+@pytest.fixture
+def tls_site(tmp_path):
+    """A Site behind TLS with a self-signed certificate for 127.0.0.1, made by openssl."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a certificate for the TLS server")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign,digitalSignature",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = Site(tls=context)
+    server.cert = cert
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", None])
+def test_the_environments_ca_bundle_still_applies(baseline, tls_site, variable):
+    url = tls_site.page("/p", NEWER)
+    baseline.rewrite_config(sources=[{"url": url, "profile": "ilo", "page_delay": 0}])
+    result = spfeed_with_env(baseline, {variable: str(tls_site.cert)} if variable else {})
+    if variable is None:  # the certificate is trusted only through the variable
+        assert_failed_safely(baseline, result, 1, f"{url}: TLS error")
+    else:
+        assert result.returncode == 0 and result.stderr == "" and "Report number 3" in result.stdout

@@ -44,9 +44,7 @@ METADATA_ADDRESSES = frozenset({"169.254.169.254", "fd00:ec2::254"})
 def is_private(address: str) -> bool:
     """True for an address spfeed does not connect to by default: loopback, private, link-local,
     multicast, reserved, unspecified, shared (CGNAT) and cloud metadata addresses."""
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    ip = ipaddress.ip_address(_normal(address))
     return not ip.is_global or ip.is_multicast or str(ip) in METADATA_ADDRESSES
 
 

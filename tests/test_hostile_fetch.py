@@ -359,3 +359,35 @@ def test_the_environments_ca_bundle_still_applies(baseline, tls_site, variable):
         assert_failed_safely(baseline, result, 1, f"{url}: TLS error")
     else:
         assert result.returncode == 0 and result.stderr == "" and "Report number 3" in result.stdout
+
+
+# -- the settings --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source, http, hosts, allow_private", [
+    ({}, {}, (), False),
+    ({"allow_hosts": ["WebApps.ILO.org.", "127.0.0.2", "[::1]"]}, {"allow_private": True},
+     ("webapps.ilo.org", "127.0.0.2", "::1"), True),
+])
+def test_allow_hosts_and_allow_private_are_read(tmp_path, source, http, hosts, allow_private):
+    from conftest import write_config
+
+    config = load(write_config(tmp_path, [{"url": "https://www.ilo.org/p", **source}], http=http))
+    assert config.sources[0].allow_hosts == hosts and config.http.allow_private is allow_private
+
+
+@pytest.mark.parametrize("source, http, message", [
+    ({"allow_hosts": "webapps.ilo.org"}, {}, "sources[0].allow_hosts: expected a list of host names, got a string"),
+    ({"allow_hosts": ["https://webapps.ilo.org/"]}, {}, "sources[0].allow_hosts[0]: expected a host name such as "
+                                                        "www.ilo.org (no scheme, port or path)"),
+    ({"allow_hosts": ["ilo.org:443"]}, {}, "sources[0].allow_hosts[0]: expected a host name"),
+    ({"allow_hosts": [7]}, {}, "sources[0].allow_hosts[0]: expected a host name"),
+    ({}, {"allow_private": "yes"}, "http.allow_private: expected true or false, got a string ('yes')"),
+])
+def test_bad_allow_hosts_and_allow_private(tmp_path, capsys, source, http, message):
+    from conftest import write_config
+
+    config = write_config(tmp_path, [{"url": "https://www.ilo.org/p", **source}], http=http)
+    assert main(["--config", str(config), "regenerate"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"spfeed: error: {config}: {message}"), line

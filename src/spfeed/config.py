@@ -340,7 +340,7 @@ class _Reader:
             if not isinstance(host, str) or not _HOST.fullmatch(host.strip()):
                 raise self.fail(where, f"expected a host name such as www.ilo.org (no scheme, port or path), "
                                        f"got {_kind(host)}")
-            hosts.append(host.strip().lower().rstrip("."))
+            hosts.append(host.strip().lower().rstrip(".").strip("[]"))
         return tuple(hosts)
 
     def source_url(self, value: str, key: str) -> str:

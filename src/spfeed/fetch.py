@@ -98,7 +98,8 @@ class _Guard:
             raise _Refused(address)
 
     def check_name(self, host: str) -> None:
-        """Through a proxy the socket's peer is the proxy: check what the target's name resolves to."""
+        """Through a proxy the socket's peer is the proxy: check what the target's name resolves to
+        here (best effort: the proxy resolves it again; a name that does not resolve here passes)."""
         if not self.allow_private:
             for address in _addresses(host):
                 self.check(address)

@@ -77,6 +77,7 @@ class Source:
     page_delay: float = 2.0  #: seconds between two pages of one listing (politeness)
     detect: bool = True  #: try generic detection when the selectors find nothing
     date_order: str = "DMY"  #: how slashed dates read: DMY (03/04 is 3 April), MDY (4 March) or YMD
+    allow_hosts: tuple[str, ...] = ()  #: other hosts its next links and redirects may reach
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class HttpSettings:
     max_bytes: int = 5_000_000  #: cap on the (decompressed) body
     user_agent: str = DEFAULT_USER_AGENT
     backoff: float = 1.0  #: first retry delay in seconds; doubles each time
+    allow_private: bool = False  #: may connect to private, loopback and link-local addresses
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,8 @@ OUTPUT_KEYS = ("dir", "max_items", "formats", "by_label")
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 #: How a source's slashed dates read (as spfeed.dates.DATE_ORDERS, kept here off the cheap path).
 DATE_ORDERS = ("DMY", "MDY", "YMD")
+#: A host name or an IP address as allow_hosts lists them (IPv6 in brackets or bare).
+_HOST = re.compile(r"[A-Za-z0-9._-]+\.?|\[?[0-9A-Fa-f:.]+\]?")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 
 
@@ -438,7 +442,7 @@ class _Reader:
     def source(self, value: Any, key: str) -> Source:
         src = self.table(value, key, (
             "url", "profile", "selectors", "timezone", "base_url", "max_pages", "min_items",
-            "min_dated_share", "page_delay", "detect", "date_order",
+            "min_dated_share", "page_delay", "detect", "date_order", "allow_hosts",
         ))
         url = self.string(src, "url", key, required=True)
         assert url is not None
@@ -469,7 +473,24 @@ class _Reader:
             page_delay=float(self.number(src, "page_delay", key, 2.0, maximum=600)),
             detect=self.boolean(src, "detect", key, True),
             date_order=date_order,
+            allow_hosts=self.hosts(src, "allow_hosts", key),
         )
+
+    def hosts(self, table: dict, name: str, key: str) -> tuple[str, ...]:
+        """A list of host names (``www.ilo.org``, ``127.0.0.2``), lower-case, without a trailing dot."""
+        value = table.get(name)
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.fail(f"{key}.{name}", f"expected a list of host names, got {_kind(value)}")
+        hosts = []
+        for i, host in enumerate(value):
+            where = f"{key}.{name}[{i}]"
+            if not isinstance(host, str) or not _HOST.fullmatch(host.strip()):
+                raise self.fail(where, f"expected a host name such as www.ilo.org (no scheme, port or path), "
+                                       f"got {_kind(host)}")
+            hosts.append(host.strip().lower().rstrip(".").strip("[]"))
+        return tuple(hosts)
 
     def source_url(self, value: str, key: str) -> str:
         """An http(s) URL as is; a file: URL or a local path becomes an absolute file: URL."""
@@ -489,13 +510,14 @@ class _Reader:
         return (self.folder / local).resolve().as_uri()
 
     def http(self, value: Any) -> HttpSettings:
-        http = self.table(value, "http", ("timeout", "retries", "max_bytes", "user_agent", "backoff"))
+        http = self.table(value, "http", ("timeout", "retries", "max_bytes", "user_agent", "backoff", "allow_private"))
         return HttpSettings(
             timeout=float(self.number(http, "timeout", "http", 30.0, minimum=0.1, maximum=600)),
             retries=self.number(http, "retries", "http", 3, integer=True, maximum=10),
             max_bytes=self.number(http, "max_bytes", "http", 5_000_000, integer=True, minimum=1024),
             user_agent=self.string(http, "user_agent", "http", default=DEFAULT_USER_AGENT) or DEFAULT_USER_AGENT,
             backoff=float(self.number(http, "backoff", "http", 1.0, maximum=300)),
+            allow_private=self.boolean(http, "allow_private", "http", False),
         )
 
 

@@ -16,11 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from spfeed import __version__
 from spfeed.config import LANGUAGE_TAG, Config, FeedSpec, HttpSettings, Source
-from spfeed.errors import FetchError, HealthError, Interrupted, PublishError, SpfeedError
-from spfeed.fetch import fetch
+from spfeed.errors import FetchError, HealthError, Interrupted, PublishError, SpfeedError, printable
+from spfeed.fetch import fetch, host_of, may_follow, reachable_hosts
 from spfeed.lock import exclusive
 from spfeed.model import FILES, FeedMeta, Item, Listed, Links, Listing, Page, RawItem, RunReport, SourceState, StoredItem
 from spfeed.store import Store
@@ -139,7 +140,8 @@ class Checked:
 def check(http: HttpSettings, sources: tuple[Source, ...], where: str) -> list[Checked]:
     """Fetch and read the first page of each of *sources* as `update` would, touching no state and
     publishing nothing. *where* names the selectors' origin in messages (the config file)."""
-    from spfeed.extract import check_source_selectors, decode_html, extract
+    from spfeed.encoding import decode_html
+    from spfeed.extract import check_source_selectors, extract
     from spfeed.health import problems
     from spfeed.normalise import normalise
 
@@ -401,7 +403,8 @@ def _read_pages(config: Config, source: Source, first: Page, state: SourceState,
     """The items of *source*'s listing from its *first* page on, following the next link up to
     *max_pages*; items of the first *listed_pages* pages count as listed. *seen* is the run's
     moment, what relative dates ("2 days ago") are read against."""
-    from spfeed.extract import check_source_selectors, decode_html, extract
+    from spfeed.encoding import decode_html
+    from spfeed.extract import check_source_selectors, extract
     from spfeed.health import problems
 
     check_source_selectors(source, str(config.path))
@@ -438,9 +441,17 @@ def _read_pages(config: Config, source: Source, first: Page, state: SourceState,
             progress(source, number, len(items))
         if number == max_pages or not listing.next_url or listing.next_url in visited:
             break
+        reachable = reachable_hosts(source.url, first.final_url, source.base_url, source.allow_hosts)
+        if not may_follow(listing.next_url, reachable):
+            warnings.append(
+                f"{printable(page.final_url)}: next page {printable(listing.next_url)} is on another host "
+                f"({printable(host_of(listing.next_url) or urlsplit(listing.next_url).scheme)}); stopped there; "
+                f"add it to {source.key}.allow_hosts to follow it"
+            )
+            break
         _pause(source.page_delay, stop)
         try:
-            next_page = fetch(listing.next_url, config.http, None, stop)
+            next_page = fetch(listing.next_url, config.http, None, stop, origin=source.url, hosts=reachable)
         except FetchError as e:
             warnings.append(f"{e}; kept the {number} page(s) read")
             return _Reading(source, items, listed, replace(state, lang=lang), warnings, partial=True)

@@ -114,17 +114,21 @@ def test_store_open_refuses_links(tmp_path, outside, suffix):
     assert caught.value.exit_code == 5 and outside.read_bytes() == before
 
 
-@pytest.mark.parametrize("suffix", [".lock", "-journal"])
-def test_a_lock_or_journal_that_is_not_a_regular_file_is_refused(baseline, site, suffix):
-    """A real process with a timeout: SQLite blocks for ever opening a FIFO as its journal."""
-    lock = baseline.state.with_name(baseline.state.name + suffix)
-    lock.unlink(missing_ok=True)
-    os.mkfifo(lock)
+@pytest.mark.parametrize("suffix", [".lock", "", "-journal"])
+def test_a_lock_or_state_file_that_is_not_a_regular_file_is_refused(baseline, site, suffix):
+    """A real process with a timeout: SQLite blocks for ever on a FIFO as its database or journal."""
+    planted = baseline.state.with_name(baseline.state.name + suffix)
+    aside = baseline.state.with_name("aside")
+    if planted.exists():
+        planted.rename(aside)
+    os.mkfifo(planted)
     result = spfeed(baseline, "update", timeout=20)
-    assert_failed_safely(baseline, result, 5, f"spfeed: error: {lock} is not a regular file; refusing to use it",
+    assert_failed_safely(baseline, result, 5, f"spfeed: error: {planted} is not a regular file; refusing to use it",
                          state_readable=False)
-    assert stat.S_ISFIFO(os.lstat(lock).st_mode)
-    lock.unlink()
+    assert stat.S_ISFIFO(os.lstat(planted).st_mode)
+    planted.unlink()
+    if aside.exists():
+        aside.rename(planted)
     next_run_works(baseline, site)
 
 

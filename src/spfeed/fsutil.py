@@ -21,11 +21,11 @@ class NotAFile(OSError):
     """A path spfeed opens is a symbolic link or not a regular file; the message says which."""
 
 
-def refusal(path: Path, st: os.stat_result, use: str = "use") -> NotAFile:
+def refusal(path: Path, st: os.stat_result) -> NotAFile:
     """The error for *path* (lstat'ed as *st*) when it is not a regular file."""
     if stat.S_ISLNK(st.st_mode):
         return NotAFile(f"{path} is a symbolic link; refusing to follow it")
-    return NotAFile(f"{path} is not a regular file; refusing to {use} it")
+    return NotAFile(f"{path} is not a regular file; refusing to use it")
 
 
 def open_file(path: Path, flags: int, mode: int = 0o600, create: bool = False) -> int:
@@ -72,7 +72,7 @@ def _open(path: Path, flags: int, mode: int) -> int:
     return fd
 
 
-def check_not_link(path: Path) -> None:
+def refuse_unless_regular(path: Path) -> None:
     """Raise NotAFile if *path* is a symbolic link or exists as anything but a regular file."""
     try:
         st = os.lstat(path)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from spfeed.errors import StoreError
-from spfeed.fsutil import NotAFile, check_not_link, make_folders, open_file
+from spfeed.fsutil import NotAFile, make_folders, open_file, refuse_unless_regular
 from spfeed.model import Change, Item, StoredItem, Validators
 
 SCHEMA_VERSION = 1
@@ -171,7 +171,7 @@ class Store:
             raise StoreError(f"state folder {path.parent}: {e.strerror or e}") from e
         try:
             for suffix in ("-journal", "-wal", "-shm"):
-                check_not_link(path.with_name(path.name + suffix))
+                refuse_unless_regular(path.with_name(path.name + suffix))
             fd = open_file(path, os.O_RDONLY, 0o600, create=True)
         except NotAFile as e:
             raise StoreError(str(e)) from None

@@ -193,6 +193,27 @@ def test_a_feed_path_that_is_not_a_regular_file_is_replaced_never_read(baseline,
     assert (baseline.feeds / "atom.xml").read_bytes() == baseline.atom
 
 
+READ_BACK = {  # what is at the path -> what read_regular(path, limit=5) gives
+    "a regular file": (lambda p: p.write_bytes(b"<rss/>"), b"<rss/"),  # no more than the cap
+    "a short file": (lambda p: p.write_bytes(b"<a/>"), b"<a/>"),
+    "nothing": (lambda p: None, None),
+    "a link to a regular file": (lambda p: (p.with_name("real").write_bytes(b"<rss/>"), p.symlink_to("real")), None),
+    "a link to /dev/zero": (lambda p: p.symlink_to("/dev/zero"), None),
+    "a FIFO": (lambda p: os.mkfifo(p), None),
+    "a folder": (lambda p: p.mkdir(), None),
+}
+
+
+@pytest.mark.parametrize("name", READ_BACK)
+def test_only_a_regular_file_is_read_back_and_only_up_to_the_cap(tmp_path, name):
+    from spfeed.fsutil import read_regular
+
+    plant, expected = READ_BACK[name]
+    path = tmp_path / "rss.xml"
+    plant(path)
+    assert read_regular(path, 5) == expected
+
+
 def test_a_feed_path_that_is_a_directory_is_refused(baseline, site, capsys):
     rss = baseline.feeds / "rss.xml"
     rss.unlink()

@@ -274,7 +274,11 @@ class _Reader:
     def path_value(self, table: dict, name: str, key: str, default: str) -> Path:
         value = self.string(table, name, key, default=default)
         assert value is not None
-        return (self.folder / Path(value).expanduser()).resolve()
+        # resolve the folder, never the file itself: a symbolic link there is refused, not followed
+        full = self.folder / Path(value).expanduser()
+        if full.name in ("", ".", ".."):
+            return full.resolve()
+        return full.parent.resolve() / full.name
 
     # -- sections -------------------------------------------------------------------------------
 

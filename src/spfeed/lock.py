@@ -13,15 +13,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from spfeed.errors import LockError, StoreError
+from spfeed.fsutil import NotAFile, make_folders, open_file
 
 
 @contextmanager
 def exclusive(state_path: Path, wait: float) -> Iterator[None]:
-    """Hold ``<state_path>.lock`` for the block, waiting up to *wait* seconds for another run."""
+    """Hold ``<state_path>.lock`` for the block, waiting up to *wait* seconds for another run.
+
+    The lock file is created 0600 and only ever opened as a regular file, never through a link.
+    """
     path = state_path.with_name(state_path.name + ".lock")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        make_folders(path.parent)
+        fd = open_file(path, os.O_RDWR, 0o600, create=True)
+    except NotAFile as e:
+        raise StoreError(str(e)) from None
     except OSError as e:
         raise StoreError(f"cannot open lock file {path}: {e.strerror or e}") from None
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
 from spfeed.errors import StoreError
+from spfeed.fsutil import NotAFile, make_folders, open_file, refuse_unless_regular
 from spfeed.model import Item, SourceState, StoredItem, Validators
 
 __all__ = ["SCHEMA_VERSION", "SourceState", "Store", "content_hash"]
@@ -209,13 +211,17 @@ def _guard(method: Callable[..., T]) -> Callable[..., T]:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"state database {self.path}: {_describe(e)}") from e
+            raise StoreError(f"state database {self.path}: {_describe(e, self.path)}") from e
 
     return wrapper
 
 
-def _describe(e: sqlite3.DatabaseError) -> str:
+def _describe(e: sqlite3.DatabaseError, path: Path | None = None) -> str:
     text = str(e)
+    if path is not None and not path.exists():  # e.g. SQLITE_READONLY_DBMOVED, "attempt to write a readonly database"
+        if not path.parent.is_dir():
+            return f"the state folder {path.parent} disappeared during the run"
+        return "the file disappeared during the run (deleted or moved)"
     if "not a database" in text or "malformed" in text:
         return f"{text} (the file is corrupt or not spfeed's; move it aside to start a new history)"
     return text
@@ -241,15 +247,40 @@ class Store:
 
     @classmethod
     def open(cls, path: Path) -> Store:
-        """Open (creating or migrating) the state file at *path*; never overwrites one it cannot read."""
+        """Open (creating or migrating) the state file at *path*; never overwrites one it cannot read.
+
+        Neither the file nor its side files (``-journal``, ``-wal``, ``-shm``) may be symbolic links
+        or anything but regular files; a new file is created 0600, whatever the umask.
+        """
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_folders(path.parent)
         except OSError as e:
             raise StoreError(f"state folder {path.parent}: {e.strerror or e}") from e
         try:
+            for suffix in ("-journal", "-wal", "-shm"):
+                refuse_unless_regular(path.with_name(path.name + suffix))
+            fd = open_file(path, os.O_RDONLY, 0o600, create=True)
+        except NotAFile as e:
+            raise StoreError(str(e)) from None
+        except OSError as e:
+            raise StoreError(f"state database {path}: {e.strerror or e}") from None
+        try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
         except sqlite3.Error as e:
+            os.close(fd)
             raise StoreError(f"state database {path}: {e}") from e
+        # SQLite opened the file by name: make sure it is the one just checked, not a link swapped
+        # in meanwhile. Our descriptor is closed before SQLite takes any lock (closing one drops
+        # all of the process's POSIX locks on the file).
+        try:
+            mine, named = os.fstat(fd), os.lstat(path)
+        except OSError:
+            named = None
+        finally:
+            os.close(fd)
+        if named is None or (named.st_dev, named.st_ino) != (mine.st_dev, mine.st_ino):
+            conn.close()
+            raise StoreError(f"state database {path} was replaced while it was being opened; refusing it")
         store = cls(conn, path)
         try:
             store._prepare()

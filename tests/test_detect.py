@@ -2,15 +2,18 @@
 
 import pytest
 
-from spfeed.detect import detect
-from spfeed.extract import parse
+from spfeed.config import Selectors
+from spfeed.extract import read_listing
 
 BASE = "https://www.ilo.org/en/news"
+NONE = Selectors(item="")
 
 
 def found(body: str):
-    items, shape, next_url = detect(parse(f"<html><body>{body}</body></html>"), BASE)
-    return [(i.title, i.link, i.date_text, i.label, i.summary) for i in items], shape, next_url
+    """(items as tuples, the detected item selector, the next page) of a page with *body*."""
+    listing, _ = read_listing(f"<html><body>{body}</body></html>", BASE, NONE, detect=True)
+    items = [(i.title, i.link, i.date_text, i.label, i.summary) for i in listing.items]
+    return items, listing.detected_as, listing.next_url
 
 
 def test_divs_with_a_link_and_a_date():

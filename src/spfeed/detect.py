@@ -42,6 +42,17 @@ _LABEL_CLASS = re.compile(r"label|categor|kicker|eyebrow|tag|type|topic", re.IGN
 _CREDIT = re.compile(r"^\s*(©|\(c\)|photo:|credit:)", re.IGNORECASE)
 _NEXT_TEXT = re.compile(r"^\s*(next|suivant|siguiente|older|more news|›|»|>)\s*[›»>]?\s*$", re.IGNORECASE)
 _SAMPLE = 24  # blocks that propose and vote on the field selectors
+#: Attributes that make an element a link when scripts follow them (cards without an <a>).
+LINK_ATTRIBUTES = ("data-href", "data-url", "data-link")
+# Date lines today's date reader may not read but that are dates all the same: numeric dates in
+# either order, a day and a month without a year, and relative dates ("2 days ago", "hier", "ayer").
+_NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?!\d)")
+_DAY_MONTH = re.compile(r"(?<![\w])(\d{1,2})(?:er|st|nd|rd|th)?\.?\s+(?:de\s+)?([^\W\d_]{3,})\.?|([^\W\d_]{3,})\.?\s+(\d{1,2})(?!\d)")
+_RELATIVE = re.compile(
+    r"^\s*(?:yesterday|today|just now|hier|aujourd'hui|ayer|hoy|(?:an?|one|\d+)\s+(?:minute|hour|day|week|month|year)s?\s+ago"
+    r"|il\s+y\s+a\s+\d+\s+\w+|hace\s+\d+\s+\w+|last\s+(?:week|month))\s*$",
+    re.IGNORECASE,
+)
 _ROOTS = ("body", "html", "[document]")
 
 
@@ -64,7 +75,7 @@ class _Index:
                 el.name in _SKIP and not (el.name in ("header", "footer") and inside))
             in_entry[i] = inside or el.name in ("article", "li")
         # Bottom-up: whether an element holds a link, or a possible date line.
-        self.links = [el.name == "a" and el.has_attr("href") for el in self.elements]
+        self.links = [is_link(el) for el in self.elements]
         self.holders = [False] * n
         for i in range(n - 1, -1, -1):
             p = self.parent[i]
@@ -74,6 +85,34 @@ class _Index:
 
     def has_link(self, el: Tag) -> bool:
         return self.links[self.at[id(el)]]
+
+
+def is_link(el: Tag) -> bool:
+    """An <a href>, or an element that scripts follow (``data-href`` and the like)."""
+    return (el.name == "a" and el.has_attr("href")) or any(el.has_attr(a) for a in LINK_ATTRIBUTES)
+
+
+def link_attribute(el: Tag) -> str | None:
+    """The attribute that holds *el*'s link, if it is one."""
+    if el.name == "a" and el.has_attr("href"):
+        return "href"
+    return next((a for a in LINK_ATTRIBUTES if el.has_attr(a)), None)
+
+
+def looks_like_date(text: str) -> bool:
+    """Whether a short line reads as a date, or as one the date reader may not read (see above)."""
+    from spfeed.dates import month_number
+
+    if parse_date_line(text).day is not None or _RELATIVE.match(text):
+        return True
+    m = _NUMERIC_DATE.search(text)
+    if m and (int(m.group(1)) <= 12 or int(m.group(2)) <= 12) and max(int(m.group(1)), int(m.group(2))) <= 31:
+        return True
+    for m in _DAY_MONTH.finditer(text):
+        day, month = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        if month_number(month) and 1 <= int(day) <= 31:
+            return True
+    return False
 
 
 def detect(soup: BeautifulSoup, base: str) -> Selectors | None:
@@ -118,7 +157,7 @@ def _is_date_line(index: _Index, i: int) -> bool:
     text = text_of(el)
     if not text or len(text) > _MAX_DATE_LINE:
         return False
-    return parse_date_line(text).day is not None
+    return looks_like_date(text)
 
 
 def _shape_blocks(index: _Index) -> list[Tag]:
@@ -216,7 +255,7 @@ def _item_selector(soup: BeautifulSoup, index: _Index, blocks: list[Tag]) -> str
 def _title_link(block: Tag) -> tuple[Tag | None, Tag | None]:
     """(title element, link element): the heading and its link, else the link with the most words."""
     for heading in block.find_all(_HEADINGS):
-        link = heading.find("a", href=True) or heading.find_parent("a", href=True)
+        link = heading.find(is_link) or heading.find_parent(is_link)
         if text_of(heading):
             return heading, link or _best_link(block)
     link = _best_link(block)
@@ -225,15 +264,15 @@ def _title_link(block: Tag) -> tuple[Tag | None, Tag | None]:
 
 def _best_link(block: Tag) -> Tag | None:
     candidates = []
-    links = [block] if block.name == "a" and block.has_attr("href") else []
-    for a in links + block.find_all("a", href=True):
+    links = [block] if is_link(block) else []
+    for a in links + block.find_all(is_link):
         text = text_of(a) or ""
-        if not text or _MORE.fullmatch(text) or _CREDIT.search(text):
+        if a is not block and (not text or _MORE.fullmatch(text) or _CREDIT.search(text)):
             continue
-        candidates.append((len(text.split()), a))
+        candidates.append((len(text.split()) if a is not block else 0, a))
     if candidates:
         return max(candidates, key=lambda c: c[0])[1]
-    return links[0] if links else block.find("a", href=True)
+    return links[0] if links else block.find(is_link)
 
 
 def _date_element(block: Tag, index: _Index) -> Tag | None:
@@ -292,19 +331,23 @@ def _pick(block: Tag, css: str) -> Tag | None:
 
 
 def _vote(blocks: list[Tag], wanted: list[Tag | None], value: Callable[[Tag | None], object],
-          extra: Iterable[str] = ()) -> str | None:
+          cover: bool = False) -> str | None:
     """The candidate selector that gives the value detection wants in the most of *blocks* (the
-    simplest among equals); None when no candidate gives it in any block."""
+    simplest among equals); None when no candidate gives it in any block. With *cover*, blocks
+    where detection found nothing do not count, and among equals the one that finds most wins
+    (dates detection could not read are still the entry's date line)."""
     goal = [value(el) for el in wanted]
     if all(g is None for g in goal):
         return None
-    proposals: list[str] = list(extra)
+    proposals: list[str] = []
     for block, el in zip(blocks, wanted):
         if el is not None:
             proposals += _candidates(el, block)
-    best, best_score = None, 0
+    best, best_score = None, (0, 0)
     for css in dict.fromkeys(proposals):
-        score = sum(1 for block, want in zip(blocks, goal) if value(_pick(block, css)) == want)
+        got = [value(_pick(block, css)) for block in blocks]
+        agree = sum(1 for g, want in zip(got, goal) if g == want and (want is not None or not cover))
+        score = (agree, sum(1 for g in got if g is not None) if cover else 0)
         if score > best_score:
             best, best_score = css, score
     return best
@@ -337,20 +380,28 @@ def _field_selectors(blocks: list[Tag], index: _Index, base: str) -> dict[str, s
     label_texts = [text_of(el) for el in labels]
     summaries = [_summary(b, t, lab, d) for b, t, lab, d in zip(blocks, texts, label_texts, date_texts)]
 
-    def href(el: Tag | None) -> str | None:
+    def default_href(el: Tag | None) -> str | None:  # extraction's link without a link selector
         if el is not None and not (el.name == "a" and el.has_attr("href")):
             el = el.find("a", href=True)
         return resolve(base, el.get("href")) if el is not None else None
 
+    def own_href(el: Tag | None) -> str | None:  # the link an element is, else the first inside it
+        name = link_attribute(el) if el is not None else None
+        return resolve(base, el.get(name)) if name else default_href(el)
+
     title = _vote(blocks, titles, text_of)
     link = None
-    if title is None or [href(_pick(b, title)) for b in blocks] != [href(el) for el in links]:
-        link_votes = _vote(blocks, links, href)
-        link = (link_votes + "@href") if link_votes == "" else link_votes
-    if title is not None and link is not None and all(_pick(b, title) is _pick(b, link.removesuffix("@href"))
+    if [default_href(_pick(b, title) if title else None) or default_href(b) for b in blocks] != [
+            own_href(el) for el in links]:
+        link = _vote(blocks, links, own_href)
+        sample = next((_pick(b, link) for b in blocks if link is not None and _pick(b, link) is not None), None)
+        name = link_attribute(sample) if sample is not None else None
+        if link is not None and (link == "" or (name and name != "href")):
+            link += f"@{name or 'href'}"
+    if title is not None and link is not None and all(_pick(b, title) is _pick(b, link.split("@")[0])
                                                       for b in blocks):
         title = None  # the link's text is the title, as without a title selector
-    date = _vote(blocks, dates, text_of)
+    date = _vote(blocks, dates, text_of, cover=True)
     if date is not None:
         sample = next((_pick(b, date) for b in blocks if _pick(b, date) is not None), None)
         if sample is not None and sample.name == "time" and ISO_DATE.fullmatch(attribute(sample, "datetime") or ""):

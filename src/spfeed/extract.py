@@ -128,13 +128,16 @@ def _link(block: Tag, selectors: Selectors, title_el: Tag | None) -> tuple[Tag |
 
 def _date(block: Tag, selector: str | None) -> tuple[str | None, str | None]:
     """(date_text, date_value) of a block: the visible text, and the machine-readable date the
-    element is or holds; ``@name`` reads an attribute, into date_value when it is ISO."""
+    element is or holds. ``@name`` reads an attribute: an ISO date goes to date_value (the visible
+    text stays date_text), anything else to date_text; without the attribute, the visible text."""
     el, name = _pick(block, selector)
     if el is None:
         return None, None
     if name:
         value = attribute(el, name)
-        if value and ISO_DATE.fullmatch(value):
+        if value is None:
+            return text_of(el), None  # "time@datetime" on an element without one: its visible text
+        if ISO_DATE.fullmatch(value):
             return text_of(el), value.strip()
         return value, None
     return text_of(el), machine_date(el)

@@ -411,29 +411,32 @@ def _field_selectors(blocks: list[Tag], index: _Index, base: str) -> dict[str, s
 
 
 def _microdata_selectors(blocks: list[Tag], base: str) -> dict[str, str | None]:
-    """Selectors for the itemprops of microdata blocks: headline or name, url, datePublished, ..."""
+    """Selectors for the itemprops of microdata blocks (headline or name, url, datePublished...):
+    each a list of the property names any block has, the entry's own properties only."""
     from spfeed.structured import scope_properties
 
-    props = scope_properties(blocks[0])
+    props = [scope_properties(b) for b in _sample(blocks)]
+    # the properties of scopes nested in the entry (its author's name) are not the entry's
+    own = ":not(:scope [itemscope] *)" if any(b.find(attrs={"itemscope": True}) for b in blocks) else ""
 
-    def prop(*names: str, link: bool = False) -> str | None:
-        for name in names:
-            el = props.get(name)
-            if el is None:
-                continue
-            css = f'[itemprop~="{name}"]'
-            if el.has_attr("content"):
-                return css + "@content"
-            if link and el.name not in ("a", "area"):
-                return css + "@href" if el.has_attr("href") else None
-            if el.name == "time" and el.has_attr("datetime"):
-                return css + "@datetime"
-            return css
-        return None
+    def prop(*names: str, suffix: str = "") -> str | None:
+        present = [n for n in names if any(n in p for p in props)]
+        if not present:
+            return None
+        elements = [p[n] for p in props for n in present if n in p]
+        if suffix == "link":  # an <a href> is read as a link; <link href> and <meta content> by attribute
+            suffix = "" if all(e.name == "a" for e in elements) else (
+                "@content" if all(e.has_attr("content") for e in elements) else "@href")
+        elif suffix == "none":
+            suffix = ""
+        elif all(e.has_attr("content") for e in elements):
+            suffix = "@content"
+        return ", ".join(f'[itemprop~="{n}"]{own}' for n in present) + suffix
 
-    return {"title": prop("headline", "name"), "link": prop("url", link=True),
-            "date": prop("datePublished", "startDate", "dateCreated"), "label": prop("articleSection", "keywords"),
-            "summary": prop("description")}
+    return {"title": prop("headline", "name"), "link": prop("url", suffix="link"),
+            # no @: a date property's content or datetime is read as the machine-readable date
+            "date": prop("datePublished", "startDate", "dateCreated", suffix="none"),
+            "label": prop("articleSection", "keywords"), "summary": prop("description")}
 
 
 # -- pagination ----------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ HIDDEN = frozenset("script style template noscript head title iframe object svg"
 
 #: An attribute name as a selector's ``@name`` suffix may give it (HTML's names, without spaces or quotes).
 _ATTRIBUTE = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]*")
+#: schema.org microdata properties that date an entry.
+DATE_PROPERTIES = ("datePublished", "startDate", "dateCreated")
 #: An ISO 8601 date, maybe with a time: what goes to RawItem.date_value.
 ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*")
 
@@ -109,13 +111,13 @@ def attribute(el: Tag | None, name: str) -> str | None:
 
 def machine_date(el: Tag | None) -> str | None:
     """The machine-readable date that *el* is or contains: ``<time datetime>``, an element with
-    ``itemprop="datePublished"`` (its ``content`` or ``datetime``), ``<data value>`` or ``<abbr title>``
+    ``itemprop="datePublished"`` (or startDate, dateCreated: its ``content`` or ``datetime``), ``<data value>`` or ``<abbr title>``
     holding an ISO date."""
     if el is None:
         return None
     for candidate in [el, *el.find_all(("time", "meta", "data", "abbr"), limit=50)]:
         names = {"time": ("datetime",), "data": ("value",), "abbr": ("title",)}.get(candidate.name, ())
-        if "datePublished" in (attribute(candidate, "itemprop") or "").split():
+        if set(DATE_PROPERTIES) & set((attribute(candidate, "itemprop") or "").split()):
             names = ("content", "datetime", *names)
         for name in names:
             value = attribute(candidate, name)

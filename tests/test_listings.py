@@ -14,17 +14,28 @@ from spfeed.config import load
 from spfeed.pipeline import backfill, update
 
 PAGES = sorted(f"{p.parent.name}/{p.name.removesuffix('.expected.json')}" for p in FIXTURES.glob("*/*.expected.json"))
+#: Pages whose dates need the normalise branch (relative, year-less, machine-readable only, date_order):
+#: expected to pass once it is merged.
+NEW_DATE_FORMS = pytest.mark.xfail(strict=False, reason="needs the normalise branch's dates and date_order")
+
+
+def expected_of(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.expected.json").read_text(encoding="utf-8"))
 
 
 def feeds(config):
     return parse_feed(config.rss_path.read_bytes()), parse_feed(config.atom_path.read_bytes())
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", [pytest.param(p, marks=NEW_DATE_FORMS) if expected_of(p).get("new_date_forms") else p
+                                  for p in PAGES])
 def test_every_fixture_page_comes_out_right_in_both_feeds(tmp_path, clock, name):
-    expected = json.loads((FIXTURES / f"{name}.expected.json").read_text(encoding="utf-8"))
+    expected = expected_of(name)
+    if "seen" in expected:  # relative and year-less dates read against the moment the page was seen
+        clock.now = datetime.fromisoformat(expected["seen"])
     config = load(write_config(tmp_path, [{"url": str(FIXTURES / f"{name}.html"), "base_url": expected["source_url"],
-                                           "min_dated_share": 0}], feed={"language": None}))
+                                           "min_dated_share": 0, **expected.get("source", {})}],
+                               feed={"language": None}))
     update(config, now=clock)
     origin = expected["source_url"].split("/")[0] + "//www.ilo.org"
     wanted = {}

@@ -170,7 +170,7 @@ def init_config(source: Source, page: Page, text: str, listing: Listing, selecto
     from spfeed.html import attribute, text_of
 
     soup = parse(text)
-    title = feed_title or text_of(soup.title) or urlsplit(page.final_url).netloc or "News"
+    title = feed_title or text_of(soup.title) or urlsplit(page.final_url).hostname or "News"
     site = attribute(soup.find("meta", property="og:site_name"), "content") or attribute(
         soup.find("meta", attrs={"name": "application-name"}), "content")
     link = page.final_url if page.final_url.startswith(("http://", "https://")) else (

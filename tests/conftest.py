@@ -241,10 +241,17 @@ def clock() -> Clock:
 
 
 def validate_atom(data: bytes) -> None:
-    """Check Atom bytes against RFC 4287's RELAX NG schema and Schematron rules from ../shared/validation;
-    skip (with the reason) where that folder is absent."""
+    """Check Atom bytes against RFC 4287's RELAX NG schema and Schematron rules from ../shared/validation.
+
+    Where that folder is absent only this check is left out (``test_the_atom_schema_is_there`` says
+    so, as a skip): the assertions after it in the calling test still run. The Atom must still be
+    well-formed XML.
+    """
+    from lxml import etree
+
+    etree.fromstring(data)
     if not (VALIDATION / "atom-adjusted.rng").exists():
-        pytest.skip(f"Atom schema not found at {VALIDATION} (set SPFEED_VALIDATION_DIR)")
+        return
     from lxml import etree, isoschematron
 
     schema = etree.RelaxNG(etree.parse(str(VALIDATION / "atom-adjusted.rng")))

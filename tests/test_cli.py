@@ -50,7 +50,9 @@ def test_update_json(tmp_path, site):
     assert item["id"] == item["link"] == site.url(entry(1)["href"])
     assert (item["title"], item["label"], item["published"]) == (
         "Report number 1", "New ILO report", "2021-11-08T12:00:00+01:00")
-    assert data["written"] == [str(tmp_path / "feeds" / "rss.xml"), str(tmp_path / "feeds" / "atom.xml")]
+    assert data["written"] == [str(tmp_path / "feeds" / name)
+                               for name in ("rss.xml", "atom.xml", "feed.json", "index.html", "feeds.opml")]
+    assert item["feed"] == ""  # the single feed of a config without feeds: has no name
     again = json.loads(run_cli("update", "--json", "--config", str(config)).stdout)
     assert (again["new"], again["written"], again["unchanged"]) == ([], [], 1)
 
@@ -111,7 +113,7 @@ def test_regenerate_without_network(tmp_path, site):
     assert result.returncode == 0 and result.stdout == f"rebuilt {tmp_path / 'feeds' / 'rss.xml'}\n"
     assert len(parse_feed((tmp_path / "feeds" / "rss.xml").read_bytes()).entries) == 2
     again = run_cli("--config", str(config), "regenerate")
-    assert again.returncode == 0 and again.stdout.endswith("atom.xml were already up to date\n")
+    assert again.returncode == 0 and again.stdout == f"the files of the feed in {tmp_path / 'feeds'} were already up to date\n"
 
 
 def test_regenerate_with_no_history_says_so(tmp_path):

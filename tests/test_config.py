@@ -28,20 +28,20 @@ def test_the_shipped_config_is_valid_and_points_at_the_live_page():
     check_selectors(config)
     assert config.sources[0].url == "https://www.ilo.org/secsoc/lang--en/index.htm"
     assert config.sources[0].profile == "ilo"
-    assert config.output_dir == REPO / "feeds"
+    assert config.output.dir == REPO / "feeds"
 
 
 def test_defaults(tmp_path):
     config = parse(MINIMAL, tmp_path / "config.yaml")
-    assert config.feed.base_url == "https://feeds.example.org/secsoc/"  # a folder
-    assert config.feed.rss_url == "https://feeds.example.org/secsoc/rss.xml"
-    assert config.feed.atom_url == "https://feeds.example.org/secsoc/atom.xml"
-    assert config.feed.description == "T" and config.feed.language is None
-    assert config.feed.author.name == "ILO"
+    assert config.feeds[0].settings.base_url == "https://feeds.example.org/secsoc/"  # a folder
+    assert config.feeds[0].settings.rss_url == "https://feeds.example.org/secsoc/rss.xml"
+    assert config.feeds[0].settings.atom_url == "https://feeds.example.org/secsoc/atom.xml"
+    assert config.feeds[0].settings.description == "T" and config.feeds[0].settings.language is None
+    assert config.feeds[0].settings.author.name == "ILO"
     source = config.sources[0]
     assert (source.timezone, source.max_pages, source.min_items, source.selectors.item) == (
         "Europe/Zurich", 1, 1, ILO["item"])
-    assert config.output_dir == tmp_path / "feeds" and config.max_items == 50
+    assert config.output.dir == tmp_path / "feeds" and config.feeds[0].output.max_items == 50
     assert config.state_path == tmp_path / "state" / "spfeed.sqlite"
     assert config.schedule_cron == "0 */6 * * *"
     assert (config.http.timeout, config.http.retries, config.http.max_bytes) == (30, 3, 5_000_000)
@@ -53,7 +53,7 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path):
         "output:\n  dir: ../public\nstate:\n  path: data/s.sqlite\n"
     config = parse(text, tmp_path / "conf" / "config.yaml")
     assert config.sources[0].url == (tmp_path / "conf" / "saved" / "page.html").as_uri()
-    assert config.output_dir == tmp_path / "public"
+    assert config.output.dir == tmp_path / "public"
     assert config.state_path == tmp_path / "conf" / "data" / "s.sqlite"
 
 
@@ -96,6 +96,15 @@ ERRORS = [
     (lambda t: t.replace("  author: ILO", "  author:\n    name: ILO\n    email: not-an-address"), ["feed.author.email"]),
     (lambda t: t.replace("  title: T", "  title: T\n  language: 'english language'"), ["feed.language"]),
     (lambda t: "", ["the config file is empty"]),
+    (lambda t: t + "    date_order: DM\n", ["sources[0].date_order: expected one of DMY, MDY, YMD, got 'DM'"]),
+    (lambda t: t + "    date_order: 1\n", ["sources[0].date_order: expected a non-empty string"]),
+    # characters XML 1.0 cannot hold, written as YAML escapes
+    (lambda t: t.replace("  title: T", '  title: "T\\x01"'), ["feed.title: contains U+0001, a character XML cannot hold"]),
+    (lambda t: t.replace("  title: T", '  title: T\n  description: "a\\x1fb"'), ["feed.description: contains U+001F"]),
+    (lambda t: t.replace("  author: ILO", '  author: "IL\\x0bO"'), ["feed.author: contains U+000B"]),
+    (lambda t: t.replace("  author: ILO", '  author:\n    name: "IL\\uFFFEO"'), ["feed.author.name: contains U+FFFE"]),
+    (lambda t: t + 'http:\n  user_agent: "spfeed\\x00"\n', ["http.user_agent: contains U+0000"]),
+    (lambda t: t + '    selectors:\n      summary: "p\\x08"\n', ["sources[0].selectors.summary: contains U+0008"]),
     (lambda t: "- a\n- b\n", ["expected a mapping"]),
 ]
 
@@ -143,3 +152,38 @@ def test_a_source_may_be_a_local_file(tmp_path):
     text = textwrap.dedent(MINIMAL).replace(
         "  - url: https://www.ilo.org/secsoc/lang--en/index.htm", f"  - url: {(tmp_path / 'p.html').as_uri()}")
     assert parse(text, tmp_path / "c.yaml").sources[0].url == (tmp_path / "p.html").as_uri()
+
+
+@pytest.mark.parametrize("line, order", [("", "DMY"), ("    date_order: DMY\n", "DMY"),
+                                         ("    date_order: MDY\n", "MDY"), ("    date_order: YMD\n", "YMD")])
+def test_date_order(tmp_path, line, order):
+    from spfeed.dates import DATE_ORDERS
+
+    assert parse(MINIMAL + line, tmp_path / "c.yaml").sources[0].date_order == order
+    assert order in DATE_ORDERS
+
+
+def test_the_config_knows_every_date_order():
+    from spfeed import config, dates
+
+    assert config.DATE_ORDERS == dates.DATE_ORDERS
+
+
+def test_text_xml_allows_is_kept(tmp_path):
+    text = MINIMAL.replace("  title: T", '  title: "Tab\\there, \\u00e9, \\u0085, \\U0001F600 and \\x7f!"')
+    assert parse(text, tmp_path / "c.yaml").feed.title == "Tab\there, \u00e9, \u0085, \U0001F600 and \x7f!"
+
+
+def test_a_config_string_xml_cannot_hold_exits_2_before_anything_runs(tmp_path, site, capsys):
+    """It used to pass the load and fail at render with "internal error: ValueError"."""
+    from conftest import write_config
+    from pages import entry, listing
+    from spfeed.cli import main
+
+    url = site.page("/p", listing([entry(1)]))
+    path = write_config(tmp_path, url, feed={"title": "News\x01"})
+    assert main(["--config", str(path), "update"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"spfeed: error: {path}: feed.title: contains U+0001, a character XML cannot hold\n"
+    assert site.hits("/p") == [] and not (tmp_path / "feeds").exists()

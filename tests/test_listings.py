@@ -24,7 +24,7 @@ def expected_of(name: str) -> dict:
 
 
 def feeds(config):
-    return parse_feed(config.rss_path.read_bytes()), parse_feed(config.atom_path.read_bytes())
+    return parse_feed(config.feeds[0].path("rss").read_bytes()), parse_feed(config.feeds[0].path("atom").read_bytes())
 
 
 @pytest.mark.parametrize("name", [pytest.param(p, marks=NEW_DATE_FORMS) if expected_of(p).get("new_date_forms") else p
@@ -42,7 +42,7 @@ def test_every_fixture_page_comes_out_right_in_both_feeds(tmp_path, clock, name)
     for item in expected["items"]:  # one feed entry per link, the first occurrence's text
         wanted.setdefault(origin + item["link_path"].split("#")[0], item)
     rss, atom = feeds(config)
-    validate_atom(config.atom_path.read_bytes())
+    validate_atom(config.feeds[0].path("atom").read_bytes())
     assert atom.feed.language == rss.feed.language == expected["lang"]
     for feed in (rss, atom):
         entries = {e.id: e for e in feed.entries}
@@ -162,7 +162,7 @@ def test_sources_in_other_languages_keep_their_language(tmp_path, site, clock):
     fr = site.page("/fr", listing([entry(2, day="25 septembre 2023", title="Rapport mondial")], lang="fr"))
     config = load(write_config(tmp_path, [{"url": en}, {"url": fr}], feed={"language": None}))
     update(config, now=clock)
-    atom = config.atom_path.read_bytes()
+    atom = config.feeds[0].path("atom").read_bytes()
     assert b'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">' in atom
     entries = {e.title: e for e in parse_feed(atom).entries}
     assert entries["Rapport mondial"].title_detail.language == "fr"

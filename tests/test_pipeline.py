@@ -7,6 +7,7 @@ import pytest
 
 from conftest import GOLDEN, Reply, fixture_bytes, parse_feed, validate_atom, write_config
 from pages import entry, listing
+from spfeed.model import FILES
 from spfeed.config import load
 from spfeed.errors import HealthError
 from spfeed.pipeline import regenerate, update
@@ -21,14 +22,14 @@ def config_for(tmp_path, url, **kwargs):
 
 
 def feeds(config) -> tuple[bytes, bytes]:
-    return config.rss_path.read_bytes(), config.atom_path.read_bytes()
+    return config.feeds[0].path("rss").read_bytes(), config.feeds[0].path("atom").read_bytes()
 
 
 def test_the_seed_page_gives_the_golden_feeds(tmp_path, site, clock):
     config = config_for(tmp_path, site.page(SEED_PATH, fixture_bytes("ilo/secsoc-home.html")),
                         source={"base_url": SEED_BASE})
     report = update(config, now=clock)
-    assert len(report.new) == 6 and report.written == (str(config.rss_path), str(config.atom_path))
+    assert len(report.new) == 6 and report.written == tuple(str(config.feeds[0].path(fmt)) for fmt in FILES)
     rss, atom = feeds(config)
     if os.environ.get("SPFEED_UPDATE_GOLDEN"):
         (GOLDEN / "secsoc-home.rss.xml").write_bytes(rss)
@@ -75,11 +76,11 @@ def _rfc822_noon(day: str) -> str:
 def test_an_unchanged_page_is_not_modified_and_touches_no_file(tmp_path, site, clock):
     config = config_for(tmp_path, site.page("/p", listing([entry(1), entry(2)])))
     update(config, now=clock)
-    before = feeds(config), config.rss_path.stat().st_mtime_ns, config.atom_path.stat().st_mtime_ns
+    before = feeds(config), config.feeds[0].path("rss").stat().st_mtime_ns, config.feeds[0].path("atom").stat().st_mtime_ns
     clock.advance(hours=6)
     report = update(config, now=clock)
     assert report.not_modified and not report.written and not report.new and report.unchanged == 2
-    assert (feeds(config), config.rss_path.stat().st_mtime_ns, config.atom_path.stat().st_mtime_ns) == before
+    assert (feeds(config), config.feeds[0].path("rss").stat().st_mtime_ns, config.feeds[0].path("atom").stat().st_mtime_ns) == before
     assert site.hits("/p")[-1].headers.get("If-None-Match")
 
 
@@ -184,10 +185,10 @@ def test_regenerate_needs_no_network(tmp_path, site, clock):
     update(config, now=clock)
     before = feeds(config)
     site.stop()
-    config.rss_path.unlink()
-    config.atom_path.write_bytes(b"garbage")
+    config.feeds[0].path("rss").unlink()
+    config.feeds[0].path("atom").write_bytes(b"garbage")
     report = regenerate(config, now=clock)
-    assert set(report.written) == {str(config.rss_path), str(config.atom_path)}
+    assert set(report.written) == {str(config.feeds[0].path("rss")), str(config.feeds[0].path("atom"))}
     assert feeds(config) == before
 
 
@@ -195,9 +196,9 @@ def test_not_modified_with_missing_feed_files_rebuilds_them(tmp_path, site, cloc
     config = config_for(tmp_path, site.page("/p", listing([entry(1)])))
     update(config, now=clock)
     before = feeds(config)
-    config.atom_path.unlink()
+    config.feeds[0].path("atom").unlink()
     report = update(config, now=clock)
-    assert report.not_modified and report.written == (str(config.atom_path),)
+    assert report.not_modified and report.written == (str(config.feeds[0].path("atom")),)
     assert feeds(config) == before
 
 
@@ -207,7 +208,7 @@ def test_a_changed_feed_setting_is_published_by_the_next_update(tmp_path, site, 
     config = config_for(tmp_path, url, feed={"title": "Renamed feed", "link": SEED_BASE, "author": "ILO",
                                              "base_url": "https://feeds.example.org/x/"})
     report = update(config, now=clock)
-    assert report.not_modified and len(report.written) == 2
+    assert report.not_modified and len(report.written) == len(FILES)  # every file names the feed
     assert parse_feed(feeds(config)[0]).feed.title == "Renamed feed"
 
 

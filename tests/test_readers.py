@@ -31,7 +31,7 @@ def reader_items(folder, feed_path) -> list[tuple]:
 @pytest.mark.parametrize("fmt", ["rss", "atom"])
 def test_newsboat_sees_each_item_once_with_its_date(tmp_path, site, clock, fmt):
     config = load(write_config(tmp_path, site.page("/p", listing([entry(2, day="18 May 2022"), entry(1)]))))
-    feed = config.rss_path if fmt == "rss" else config.atom_path
+    feed = config.feeds[0].path("rss") if fmt == "rss" else config.feeds[0].path("atom")
     update(config, now=clock)
     first = reader_items(tmp_path / "reader", feed)
     noon_16_june = int(datetime(2022, 6, 16, 10, tzinfo=timezone.utc).timestamp())  # 12:00 in Geneva

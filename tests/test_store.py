@@ -5,9 +5,10 @@ from datetime import datetime, timezone
 
 import pytest
 
+from spfeed.decide import decide
 from spfeed.errors import StoreError
-from spfeed.model import Change, Item
-from spfeed.store import SCHEMA_VERSION, SourceState, Store, _MIGRATIONS
+from spfeed.model import Item, SourceState
+from spfeed.store import SCHEMA_VERSION, Store, _MIGRATIONS
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
 SRC = "https://www.ilo.org/secsoc/lang--en/index.htm"
@@ -21,9 +22,17 @@ def item(n: int, day: str | None = "2022-06-16", position: int | None = None, **
     return Item(**values)
 
 
-def apply_new(store: Store, items: list[Item], now=NOW):
+def apply(store: Store, items: list[Item], now=NOW, feed: str = "", state: SourceState | None = None):
+    """Decide and save one reading of *items* as the pipeline does; returns (new, updated) as stored."""
     origin = {i.id: (SRC, "Europe/Zurich", "en") for i in items}
-    return store.apply(items, [], items, {SRC: [i.id for i in items]}, origin, {SRC: SourceState()}, now)
+    known = store.items(feed, [i.id for i in items])
+    plan = decide(feed, items, known, (), origin, store.taken_times(feed, 0), store.labels(feed), now,
+                  presence={SRC: tuple(i.id for i in items)}, sources={SRC: state or SourceState()})
+    store.save(plan, now, {SRC: "Europe/Zurich"})
+    return list(plan.new), [u for u, _ in plan.updated]
+
+
+apply_new = apply
 
 
 def test_a_new_file_gets_the_current_schema(tmp_path):
@@ -72,14 +81,14 @@ def test_a_foreign_database_is_left_alone(tmp_path):
 def test_newest_first_ties_in_page_order_and_a_limit(tmp_path):
     with Store.open(tmp_path / "s.sqlite") as store:
         apply_new(store, [item(0, "2022-05-18"), item(1, "2022-06-16"), item(2, "2022-06-16"), item(3, "2021-01-01")])
-        assert [s.id for s in store.newest(3)] == ["https://www.ilo.org/1", "https://www.ilo.org/2", "https://www.ilo.org/0"]
+        assert [s.id for s in store.newest("", 3)] == ["https://www.ilo.org/1", "https://www.ilo.org/2", "https://www.ilo.org/0"]
 
 
 def test_no_two_items_share_an_updated_time(tmp_path):
     with Store.open(tmp_path / "s.sqlite") as store:
         new, _ = apply_new(store, [item(n) for n in range(4)])
         later, _ = apply_new(store, [item(9, position=0)], NOW.replace(hour=9))
-        stored = store.newest(10)
+        stored = store.newest("", 10)
     assert len({s.updated for s in stored}) == 5
     # the published day stays as the page says; the top of the page gets the latest updated time
     assert {s.published.isoformat() for s in stored} == {"2022-06-16T12:00:00+02:00"}
@@ -99,12 +108,9 @@ def test_an_undated_item_is_published_when_first_seen(tmp_path):
 def test_an_update_moves_updated_not_published_and_keeps_first_seen(tmp_path):
     later = NOW.replace(day=28)
     with Store.open(tmp_path / "s.sqlite") as store:
-        [before], _ = apply_new(store, [item(1)])
-        changed = item(1, summary="New summary")
-        origin = {changed.id: (SRC, "Europe/Zurich", "en")}
-        _, [after] = store.apply([], [Change(changed, before, ("summary",))], [changed], {SRC: [changed.id]}, origin,
-                                 {}, later)
-        [again] = store.newest(1)
+        [before], _ = apply(store, [item(1)])
+        _, [after] = apply(store, [item(1, summary="New summary")], later)
+        [again] = store.newest("", 1)
     assert after == again
     assert (after.published, after.first_seen, after.changed_at, after.summary) == (
         before.published, NOW, later, "New summary")
@@ -113,23 +119,43 @@ def test_an_update_moves_updated_not_published_and_keeps_first_seen(tmp_path):
 
 def test_an_unreadable_date_keeps_the_stored_one(tmp_path):
     with Store.open(tmp_path / "s.sqlite") as store:
-        [before], _ = apply_new(store, [item(1)])
-        changed = item(1, day=None, title="Retitled")
-        origin = {changed.id: (SRC, "Europe/Zurich", "en")}
-        _, [after] = store.apply([], [Change(changed, before, ("title",))], [changed], {}, origin, {}, NOW)
+        [before], _ = apply(store, [item(1)])
+        _, [after] = apply(store, [item(1, day=None, title="Retitled")])
     assert after.published == before.published and after.dated
 
 
-def test_presence_and_sources(tmp_path):
+def test_presence_sources_and_render_marks_are_kept_per_feed(tmp_path):
     with Store.open(tmp_path / "s.sqlite") as store:
         state = SourceState(body_hash="abc", fingerprint="f", final_url=SRC, lang="en")
-        store.apply([item(1)], [], [item(1)], {SRC: [item(1).id]}, {item(1).id: (SRC, "UTC", None)}, {SRC: state}, NOW)
-        assert store.presence() == {SRC: {item(1).id}}
-        assert store.source_state(SRC) == state
-        assert store.source_state("https://other/") == SourceState()
-        assert store.meta("render_pending") == "1"
-        store.mark_rendered("key")
-        assert (store.meta("render_pending"), store.meta("render_key")) == (None, "key")
+        apply(store, [item(1)], feed="a", state=state)
+        assert store.presence("a") == {SRC: {item(1).id}} and store.presence("b") == {}
+        assert store.source_state("a", SRC) == state
+        assert store.source_state("b", SRC) == SourceState()
+        assert store.source_state("a", "https://other/") == SourceState()
+        assert store.meta("render_pending:a") == "1"
+        store.mark_rendered("a", "key")
+        assert (store.meta("render_pending:a"), store.meta("render_key:a")) == (None, "key")
+
+
+def test_the_same_link_in_two_feeds_is_two_items(tmp_path):
+    with Store.open(tmp_path / "s.sqlite") as store:
+        [a], _ = apply(store, [item(1)], feed="a")
+        [b], _ = apply(store, [item(1, title="Other title")], feed="b", now=NOW.replace(hour=9))
+        _, [a2] = apply(store, [item(1, title="Retitled")], feed="a", now=NOW.replace(hour=10))
+        assert [s.title for s in store.newest("a", 5)] == ["Retitled"]
+        assert [s.title for s in store.newest("b", 5)] == ["Other title"]
+    assert a.id == b.id == a2.id and (a.feed, b.feed) == ("a", "b")
+
+
+def test_label_feeds_read_only_their_items_and_keep_their_slugs(tmp_path):
+    with Store.open(tmp_path / "s.sqlite") as store:
+        apply(store, [item(1, label="Publicación"), item(2, label="Report", kind="Press release"), item(3, label=None)])
+        assert store.labels("") == {"Publicación": "publicacion", "Press release": "press-release", "Report": "report"}
+        assert [s.id for s in store.newest("", 10, label="Report")] == [item(2).id]
+        assert [s.id for s in store.newest("", 10, label="Press release")] == [item(2).id]
+        apply(store, [item(4, label="publicación")], NOW.replace(hour=9))  # slugifies the same: a new slug
+        assert store.labels("")["publicación"] == "publicacion-2"
+        assert store.labels("")["Publicación"] == "publicacion"  # never changes
 
 
 def test_runs_are_recorded(tmp_path):

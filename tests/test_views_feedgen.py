@@ -111,3 +111,14 @@ def test_an_entry_from_a_page_in_another_language_says_so_in_atom():
     assert [e.title_detail.language for e in entries] == ["fr", "en", "en"]
     assert atom.count(b'xml:lang="fr"') == 1 and atom.count(b"xml:lang=") == 2  # the feed's, and the French entry's
     validate_atom(atom)
+
+
+def test_the_atom_schema_is_there():
+    """The Atom checks of every test need ../shared/validation; without it they are left out, and
+    this test says so (the rest of each test still runs)."""
+    from conftest import VALIDATION
+
+    if not (VALIDATION / "atom-adjusted.rng").exists():
+        pytest.skip(f"Atom schema not found at {VALIDATION} (set SPFEED_VALIDATION_DIR): "
+                    "the schema assertions are left out of every test")
+    validate_atom(render(SETTINGS, ITEMS, "en")[1])

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from spfeed import __version__
@@ -45,26 +46,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"spfeed {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def command(name: str, summary: str, example: str) -> argparse.ArgumentParser:
+    def command(name: str, summary: str, example: str, *extra: argparse.ArgumentParser) -> argparse.ArgumentParser:
         return commands.add_parser(
-            name, parents=[common], help=summary, description=summary, epilog=f"example:\n  {example}\n\n{EXIT_CODES}",
+            name, parents=[common, *extra], help=summary, description=summary, epilog=f"example:\n  {example}\n\n{EXIT_CODES}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
+    feed_option = argparse.ArgumentParser(add_help=False)
+    feed_option.add_argument("--feed", action="append", default=[], metavar="NAME",
+                             help="only this feed (a name from the config's feeds:); repeatable")
     update = command("update", "Read the sources once, store what is new, and publish the feeds if they changed.",
-                     "spfeed --config /etc/spfeed/config.yaml update")
+                     "spfeed --config /etc/spfeed/config.yaml update", feed_option)
     update.add_argument("--json", action="store_true",
                         help="print one JSON object: {new, updated, gone, unchanged, written, ...}")
     backfill = command("backfill", "Walk each source's whole listing once (following its next links) to fill the "
-                       "history, politely, then publish.", "spfeed backfill --max-pages 20")
+                       "history, politely, then publish.", "spfeed backfill --max-pages 20", feed_option)
     backfill.add_argument("--max-pages", type=_positive, metavar="N", help="stop after N pages of each source")
     backfill.add_argument("--json", action="store_true", help="print one JSON object, as update --json does")
-    command("regenerate", "Rebuild the feed files from the stored history, with no network (after a config change).",
-            "spfeed regenerate")
+    command("regenerate", "Rebuild every file of every feed from the stored history, with no network (after a "
+            "config change).", "spfeed regenerate --feed ilo-secsoc", feed_option)
     check = command("check", "Fetch a page and show, as a table, the items spfeed would publish and the fields it "
                     "could not read; touches no state. For writing selectors for a new page.",
                     "spfeed check https://www.ilo.org/global/about-the-ilo/newsroom/news/lang--en/index.htm "
-                    "--select summary=p.teaser")
+                    "--select summary=p.teaser", feed_option)
     check.add_argument("url", nargs="?", metavar="URL",
                        help="the page (URL or saved file); default: every configured source")
     check.add_argument("--profile", metavar="NAME", help="start from this built-in profile's selectors (ilo)")
@@ -115,6 +119,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _paths(paths: Sequence[str]) -> str:
+    """Written files for a summary line: two by name, more by count and folder."""
+    from spfeed.output import describe_written
+
+    return describe_written(paths)
+
+
+def _common_folder(config, feeds) -> str:
+    folders = {str(feed.output.dir) for feed in feeds}
+    return folders.pop() if len(folders) == 1 else str(config.output.dir)
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
@@ -138,23 +154,26 @@ def _dispatch(args: argparse.Namespace, as_json: bool) -> int:
     if args.command == "update":
         from spfeed.pipeline import update
 
-        report = update(config)
+        report = update(config, feeds=args.feed)
         print_outcome(report, as_json)
         return report.exit_code
     if args.command == "backfill":
         from spfeed.pipeline import backfill
 
-        report = backfill(config, args.max_pages, progress=_progress() if sys.stderr.isatty() else None)
+        report = backfill(config, args.max_pages, progress=_progress() if sys.stderr.isatty() else None,
+                          feeds=args.feed)
         print_outcome(report, as_json, list_items=False)
         return report.exit_code
     if args.command == "regenerate":
         from spfeed.pipeline import regenerate
 
-        report = regenerate(config)
+        report = regenerate(config, feeds=args.feed)
+        chosen = config.select(args.feed)
         if report.written:
-            print(f"rebuilt {' and '.join(report.written)}")
+            print(f"rebuilt {_paths(report.written)}")
         else:
-            print(f"{config.rss_path} and {config.atom_path} were already up to date")
+            names = ", ".join(feed.name for feed in chosen if feed.name)
+            print(f"the files of {names or 'the feed'} in {_common_folder(config, chosen)} were already up to date")
         return 0
     if args.command == "run":
         from spfeed.scheduler import run
@@ -177,6 +196,10 @@ def _check(args: argparse.Namespace) -> int:
     config = None
     if explicit or path.exists() or not args.url:
         config = config_module.load(path)
+    if args.feed:
+        if config is None:
+            raise SpfeedError("--feed needs a config file") from None
+        config = replace(config, feeds=config.select(args.feed))
     sources = config_module.sources_to_check(config, args.url, args.profile, args.select, Path.cwd(), args.base_url)
     http = replace(config.http if config else config_module.HttpSettings(), retries=args.retries)
     results = check(http, sources, str(path) if config else "--select")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,15 @@ from urllib.parse import urlsplit
 
 from spfeed import __version__
 from spfeed.errors import ConfigError
-from spfeed.model import Author
+from spfeed.model import FILES, Author
 from spfeed.profiles import PROFILES, SELECTOR_KEYS
 
 DEFAULT_USER_AGENT = f"spfeed/{__version__} (RSS/Atom feeds of ILO news listings; python-requests)"
 DEFAULT_CRON = "0 */6 * * *"
+#: Every format spfeed writes, in the order of model.FILES: the default of ``output.formats``.
+ALL_FORMATS = tuple(FILES)
+#: A feed's name: a slug of letters, digits and "-".
+FEED_NAME = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 
 
 @dataclass(frozen=True)
@@ -38,12 +43,15 @@ class Selectors:
 
 @dataclass(frozen=True)
 class FeedSettings:
+    """What a feed says about itself (the config's ``feed:`` block, or one entry of ``feeds:``)."""
+
     title: str
     link: str
-    base_url: str  #: URL of the folder the feed files are published in; ends with "/"
+    base_url: str  #: URL of the folder the feed's files are published in; ends with "/"
     author: Author
     description: str
     language: str | None = None
+    hubs: tuple[str, ...] = ()  #: WebSub hubs to announce changes to
 
     @property
     def rss_url(self) -> str:
@@ -67,6 +75,7 @@ class Source:
     min_dated_share: float = 0.5  #: health: at least this share of items must have a date
     page_delay: float = 2.0  #: seconds between two pages of one listing (politeness)
     detect: bool = True  #: try generic detection when the selectors find nothing
+    date_order: str = "DMY"  #: how slashed dates read: DMY (03/04 is 3 April), MDY (4 March) or YMD
 
 
 @dataclass(frozen=True)
@@ -79,12 +88,41 @@ class HttpSettings:
 
 
 @dataclass(frozen=True)
+class OutputSettings:
+    """Where and what a feed publishes (``output:``, or a feed's own ``output:`` over it)."""
+
+    dir: Path  #: the folder of the feed's files
+    max_items: int = 50  #: the newest N items of the history go in the files
+    formats: tuple[str, ...] = ALL_FORMATS  #: in FILES order
+    by_label: bool = False  #: also one feed per label (and kind) under <dir>/labels/<slug>/
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One feed: its name, what it says about itself, where it reads and where it publishes."""
+
+    name: str  #: a slug; "" for the single feed of a config without ``feeds:``
+    key: str  #: where it stands in the config, for messages: "feed" or "feeds[1]"
+    settings: FeedSettings
+    sources: tuple[Source, ...]
+    output: OutputSettings
+
+    def path(self, fmt: str) -> Path:
+        """The file of format *fmt* in the feed's folder."""
+        return self.output.dir / FILES[fmt]
+
+    @property
+    def label(self) -> str:
+        """How messages name the feed."""
+        return self.name or "the feed"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
-    feed: FeedSettings
-    sources: tuple[Source, ...]
-    output_dir: Path
-    max_items: int
+    feeds: tuple[FeedSpec, ...]
+    output: OutputSettings  #: the top-level output block: output.dir holds the OPML and index page
+    base_url: str  #: the URL of output.dir
     state_path: Path
     lock_timeout: float
     schedule_cron: str
@@ -92,12 +130,20 @@ class Config:
     http: HttpSettings = field(default_factory=HttpSettings)
 
     @property
-    def rss_path(self) -> Path:
-        return self.output_dir / "rss.xml"
+    def sources(self) -> tuple[Source, ...]:
+        """Every feed's sources, feeds in config order."""
+        return tuple(source for feed in self.feeds for source in feed.sources)
 
-    @property
-    def atom_path(self) -> Path:
-        return self.output_dir / "atom.xml"
+    def select(self, names: Sequence[str] | None) -> tuple[FeedSpec, ...]:
+        """The feeds named (``--feed NAME``, repeatable), in config order; all when *names* is empty."""
+        if not names:
+            return self.feeds
+        known = {feed.name for feed in self.feeds}
+        for name in names:
+            if name not in known:
+                listed = ", ".join(sorted(n for n in known if n)) or "none: this config has a single unnamed feed"
+                raise ConfigError(f"--feed: unknown feed {name!r} (known: {listed})")
+        return tuple(feed for feed in self.feeds if feed.name in names)
 
 
 def config_path(explicit: str | None) -> Path:
@@ -134,6 +180,14 @@ def parse(text: str, path: Path) -> Config:
 
 #: A BCP 47 language tag as feeds use them: "en", "fr-CH".
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
+#: The keys a feed's own settings have, in ``feed:`` and in each entry of ``feeds:``.
+FEED_KEYS = ("title", "description", "link", "language", "author", "hubs")
+#: The keys of an ``output`` block (top level, or a feed's own).
+OUTPUT_KEYS = ("dir", "max_items", "formats", "by_label")
+#: Characters XML 1.0 cannot hold, which no feed could carry.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: How a source's slashed dates read (as spfeed.dates.DATE_ORDERS, kept here off the cheap path).
+DATE_ORDERS = ("DMY", "MDY", "YMD")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 
 
@@ -176,6 +230,9 @@ class _Reader:
             return default
         if not isinstance(value, str) or not value.strip():
             raise self.fail(where, f"expected a non-empty string, got {_kind(value)}")
+        bad = _NOT_XML.search(value)
+        if bad:
+            raise self.fail(where, f"contains U+{ord(bad.group()):04X}, a character XML cannot hold")
         return value.strip()
 
     def number(self, table: dict, name: str, key: str, default: float, *, integer: bool = False,
@@ -218,12 +275,7 @@ class _Reader:
     def config(self, data: Any) -> Config:
         if data is None:
             raise self.fail("", "the config file is empty")
-        top = self.table(data, "", ("feed", "sources", "output", "state", "schedule", "http"))
-        if "feed" not in top:
-            raise self.fail("feed", "missing (required)")
-        if "sources" not in top:
-            raise self.fail("sources", "missing (required)")
-        output = self.table(top.get("output"), "output", ("dir", "max_items"))
+        top = self.table(data, "", ("feed", "sources", "feeds", "output", "state", "schedule", "http"))
         state = self.table(top.get("state"), "state", ("path", "lock_timeout"))
         schedule = self.table(top.get("schedule"), "schedule", ("cron", "every"))
         every = self.string(schedule, "every", "schedule")
@@ -234,12 +286,31 @@ class _Reader:
                 parse_duration(every)
             except ValueError:
                 raise self.fail("schedule.every", f"expected a duration such as 90s, 30m or 6h, got {every!r}") from None
+        output_table = self.table(top.get("output"), "output", OUTPUT_KEYS + ("base_url",))
+        output = self.output(output_table, "output", OutputSettings(dir=self.folder / "feeds"))
+        if "feeds" in top:
+            for old in ("feed", "sources"):
+                if old in top:
+                    raise self.fail(old, "give either feeds (several feeds) or feed and sources (one feed), not both")
+            base_url = self.folder_url(output_table, "output", required=True)
+            assert base_url is not None
+            feeds = self.feeds(top["feeds"], output, base_url)
+        else:
+            if "feed" not in top:
+                raise self.fail("feed", "missing (required; or give feeds: for several feeds)")
+            if "sources" not in top:
+                raise self.fail("sources", "missing (required)")
+            if "base_url" in output_table:
+                raise self.fail("output.base_url", "goes with feeds:; a single feed gives feed.base_url")
+            settings = self.feed(top["feed"], "feed", self.folder_url(top["feed"], "feed", required=True))
+            feeds = (FeedSpec("", "feed", settings, self.sources(top["sources"], "sources"), output),)
+            base_url = settings.base_url
+        self.check_paths(feeds)
         return Config(
             path=self.path,
-            feed=self.feed(top["feed"]),
-            sources=self.sources(top["sources"]),
-            output_dir=self.path_value(output, "dir", "output", "feeds"),
-            max_items=self.number(output, "max_items", "output", 50, integer=True, minimum=1),
+            feeds=feeds,
+            output=output,
+            base_url=base_url,
             state_path=self.path_value(state, "path", "state", "state/spfeed.sqlite"),
             lock_timeout=self.number(state, "lock_timeout", "state", 10.0, maximum=3600),
             schedule_cron=self.string(schedule, "cron", "schedule", default=DEFAULT_CRON) or DEFAULT_CRON,
@@ -247,42 +318,116 @@ class _Reader:
             http=self.http(top.get("http")),
         )
 
-    def feed(self, value: Any) -> FeedSettings:
-        feed = self.table(value, "feed", ("title", "description", "link", "language", "author", "base_url"))
-        title = self.string(feed, "title", "feed", required=True)
-        base_url = self.url(feed, "base_url", "feed", required=True)
-        assert title is not None and base_url is not None
-        if not base_url.endswith("/"):
-            base_url += "/"
-        language = self.string(feed, "language", "feed")
-        if language is not None and not LANGUAGE_TAG.fullmatch(language):
-            raise self.fail("feed.language", f"expected a language tag such as en or fr-CH, got {language!r}")
-        return FeedSettings(
-            title=title,
-            link=self.url(feed, "link", "feed", required=True) or "",
-            base_url=base_url,
-            author=self.author(feed.get("author")),
-            description=self.string(feed, "description", "feed", default=title) or title,
-            language=language,
+    def output(self, table: dict, key: str, base: OutputSettings) -> OutputSettings:
+        """The ``output`` block at *key* over the settings it defaults to."""
+        formats = base.formats
+        if "formats" in table:
+            value = table["formats"]
+            if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+                raise self.fail(f"{key}.formats", f"expected a non-empty list of format names ({', '.join(FILES)}), "
+                                f"got {_kind(value)}")
+            for name in value:
+                if name not in FILES:
+                    raise self.fail(f"{key}.formats", f"unknown format {name!r} (known: {', '.join(FILES)})")
+            formats = tuple(name for name in FILES if name in value)
+        folder = self.path_value(table, "dir", key, "") if "dir" in table else base.dir
+        return OutputSettings(
+            dir=folder,
+            max_items=self.number(table, "max_items", key, base.max_items, integer=True, minimum=1),
+            formats=formats,
+            by_label=self.boolean(table, "by_label", key, base.by_label),
         )
 
-    def author(self, value: Any) -> Author:
-        if value is None:
-            raise self.fail("feed.author", "missing (required: Atom feeds need an author; a name will do)")
-        if isinstance(value, str) and value.strip():
-            return Author(name=value.strip())
-        author = self.table(value, "feed.author", ("name", "email", "uri"))
-        name = self.string(author, "name", "feed.author", required=True)
-        email = self.string(author, "email", "feed.author")
-        if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-            raise self.fail("feed.author.email", f"expected an e-mail address, got {email!r}")
-        assert name is not None
-        return Author(name=name, email=email, uri=self.url(author, "uri", "feed.author"))
+    def folder_url(self, table: Any, key: str, required: bool = False) -> str | None:
+        """The ``base_url`` at *key*: the URL of a published folder, ending with "/"."""
+        if not isinstance(table, dict):
+            if required:
+                raise self.fail(f"{key}.base_url", "missing (required)")
+            return None
+        value = self.url(table, "base_url", key, required=required)
+        if value is not None and not value.endswith("/"):
+            value += "/"
+        return value
 
-    def sources(self, value: Any) -> tuple[Source, ...]:
+    def feeds(self, value: Any, output: OutputSettings, base_url: str) -> tuple[FeedSpec, ...]:
         if not isinstance(value, list) or not value:
-            raise self.fail("sources", f"expected a non-empty list of sources, got {_kind(value)}")
-        sources = tuple(self.source(item, f"sources[{i}]") for i, item in enumerate(value))
+            raise self.fail("feeds", f"expected a non-empty list of feeds, got {_kind(value)}")
+        feeds = []
+        names: set[str] = set()
+        for i, entry in enumerate(value):
+            key = f"feeds[{i}]"
+            table = self.table(entry, key, FEED_KEYS + ("name", "sources", "output"))
+            name = self.string(table, "name", key, required=True)
+            assert name is not None
+            if not FEED_NAME.fullmatch(name):
+                raise self.fail(f"{key}.name", f"expected a slug of letters, digits and -, got {name!r}")
+            if name in names:
+                raise self.fail(f"{key}.name", f"two feeds are named {name!r}")
+            names.add(name)
+            if "sources" not in table:
+                raise self.fail(f"{key}.sources", "missing (required)")
+            own = self.table(table.get("output"), f"{key}.output", OUTPUT_KEYS + ("base_url",))
+            feed_output = self.output(own, f"{key}.output", replace(output, dir=output.dir / name))
+            feed_url = self.folder_url(own, f"{key}.output")
+            if feed_url is None:
+                try:
+                    relative = feed_output.dir.relative_to(output.dir)
+                except ValueError:
+                    raise self.fail(f"{key}.output.dir", "is outside output.dir: give the feed its own "
+                                    f"{key}.output.base_url (the URL it is served at)") from None
+                feed_url = base_url + "".join(f"{part}/" for part in relative.parts)
+            feeds.append(FeedSpec(name, key, self.feed(table, key, feed_url),
+                                  self.sources(table["sources"], f"{key}.sources"), feed_output))
+        return tuple(feeds)
+
+    def check_paths(self, feeds: Sequence[FeedSpec]) -> None:
+        """Two feeds never publish in one folder."""
+        folders: dict[Path, str] = {}
+        for feed in feeds:
+            other = folders.get(feed.output.dir)
+            if other is not None:
+                raise self.fail(f"{feed.key}.output.dir", f"{feed.output.dir} is also {other}'s folder")
+            folders[feed.output.dir] = feed.key
+
+    def feed(self, value: Any, key: str, base_url: str | None) -> FeedSettings:
+        """A feed's own settings: the ``feed:`` block, or the same keys in an entry of ``feeds:``."""
+        known = FEED_KEYS + (("base_url",) if key == "feed" else ("name", "sources", "output"))
+        feed = self.table(value, key, known)
+        title = self.string(feed, "title", key, required=True)
+        assert title is not None and base_url is not None
+        language = self.string(feed, "language", key)
+        if language is not None and not LANGUAGE_TAG.fullmatch(language):
+            raise self.fail(f"{key}.language", f"expected a language tag such as en or fr-CH, got {language!r}")
+        hubs = feed.get("hubs") or []
+        if not isinstance(hubs, list):
+            raise self.fail(f"{key}.hubs", f"expected a list of hub URLs, got {_kind(hubs)}")
+        return FeedSettings(
+            title=title,
+            link=self.url(feed, "link", key, required=True) or "",
+            base_url=base_url,
+            author=self.author(feed.get("author"), f"{key}.author"),
+            description=self.string(feed, "description", key, default=title) or title,
+            language=language,
+            hubs=tuple(self.url({"hub": hub}, "hub", f"{key}.hubs[{i}]") or "" for i, hub in enumerate(hubs)),
+        )
+
+    def author(self, value: Any, key: str) -> Author:
+        if value is None:
+            raise self.fail(key, "missing (required: Atom feeds need an author; a name will do)")
+        if isinstance(value, str) and value.strip():
+            return Author(name=self.string({"author": value}, "author", key.rpartition(".")[0]) or "")
+        author = self.table(value, key, ("name", "email", "uri"))
+        name = self.string(author, "name", key, required=True)
+        email = self.string(author, "email", key)
+        if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+            raise self.fail(f"{key}.email", f"expected an e-mail address, got {email!r}")
+        assert name is not None
+        return Author(name=name, email=email, uri=self.url(author, "uri", key))
+
+    def sources(self, value: Any, key: str) -> tuple[Source, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail(key, f"expected a non-empty list of sources, got {_kind(value)}")
+        sources = tuple(self.source(item, f"{key}[{i}]") for i, item in enumerate(value))
         seen: set[str] = set()
         for source in sources:
             if source.url in seen:
@@ -293,7 +438,7 @@ class _Reader:
     def source(self, value: Any, key: str) -> Source:
         src = self.table(value, key, (
             "url", "profile", "selectors", "timezone", "base_url", "max_pages", "min_items",
-            "min_dated_share", "page_delay", "detect",
+            "min_dated_share", "page_delay", "detect", "date_order",
         ))
         url = self.string(src, "url", key, required=True)
         assert url is not None
@@ -308,6 +453,9 @@ class _Reader:
             raise self.fail(key, "needs a profile (e.g. profile: ilo) or selectors with at least an item selector")
         timezone = self.string(src, "timezone", key, default="Europe/Zurich") or "Europe/Zurich"
         _check_timezone(timezone, lambda msg: self.fail(f"{key}.timezone", msg))
+        date_order = self.string(src, "date_order", key, default="DMY") or "DMY"
+        if date_order not in DATE_ORDERS:
+            raise self.fail(f"{key}.date_order", f"expected one of {', '.join(DATE_ORDERS)}, got {date_order!r}")
         return Source(
             key=key,
             url=self.source_url(url, f"{key}.url"),
@@ -320,6 +468,7 @@ class _Reader:
             min_dated_share=float(self.number(src, "min_dated_share", key, 0.5, maximum=1)),
             page_delay=float(self.number(src, "page_delay", key, 2.0, maximum=600)),
             detect=self.boolean(src, "detect", key, True),
+            date_order=date_order,
         )
 
     def source_url(self, value: str, key: str) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time, timedelta, timezone
 
 _MONTHS: dict[str, int] = {}
 
@@ -51,13 +52,53 @@ _MONTH_DAY_YEAR = re.compile(
 )
 # 2022-06-16
 _ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
-# 16.06.2022 / 16/06/2022 (day first, as on ILO pages)
-_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})[./](\d{1,2})[./](\d{4})(?!\d)")
+# 16.06.2022 (always day first) / 16/06/2022 or 06/16/2022 (by the date order)
+_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})([./])(\d{1,2})\2(\d{4})(?!\d)")
+# 2022/06/16 (year, month, day)
+_YEAR_FIRST = re.compile(r"(?<!\d)(\d{4})/(\d{1,2})/(\d{1,2})(?!\d)")
+#: How slashed dates with the year last are read: day or month first. An impossible reading (a
+#: month over 12) falls back to the other, so 11/28/2026 is 28 November under every order.
+DATE_ORDERS = ("DMY", "MDY", "YMD")
 # at 09:00 / à 9h30 / a las 10.00 / , 14:00 — right after the date
 _TIME = re.compile(
     r"^\s*(?:,|at|à|a\s+las|a\s+la|[-–])?\s*(\d{1,2})(?:[:.h](\d{2}))\s*(a\.?m\.?|p\.?m\.?)?(?!\d)", re.IGNORECASE
 )
 _ZONE = re.compile(r"\(\s*([A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)+|UTC|GMT)\s*\)|\b(UTC|GMT)\b(?:\s*([+-]\d{1,2})(?::?(\d{2}))?)?")
+
+
+# Not followed by a year (a number that is not a time): "12 March" but not "12 March 2023".
+_NO_YEAR = r"(?!\s*,?\s*(?:de\s+|del\s+)?\d+\b(?![:.h]\d))"
+# 12 March / 27-28 June / 12 de marzo / 1er mars
+_DAY_MONTH = re.compile(
+    rf"(?<!\d){_DAY}(?:{_DASH}\d{{1,2}}(?:er)?)?\.?\s+(?:de\s+)?({_WORD})\b\.?{_NO_YEAR}", re.IGNORECASE
+)
+# March 12 / Mar 12
+_MONTH_DAY = re.compile(rf"\b({_WORD})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:{_DASH}\d{{1,2}}\b)?{_NO_YEAR}",
+                        re.IGNORECASE)
+
+# Relative dates, matched on text case-folded and without accents ("il y a 3 jours", "hace 2 días").
+_ONE = r"an?|one|une?|una?"
+_UNITS = {
+    "minute": "minutes", "minutes": "minutes", "min": "minutes", "mins": "minutes", "minuto": "minutes",
+    "minutos": "minutes",
+    "hour": "hours", "hours": "hours", "hr": "hours", "hrs": "hours", "heure": "hours", "heures": "hours",
+    "hora": "hours", "horas": "hours",
+    "day": "days", "days": "days", "jour": "days", "jours": "days", "dia": "days", "dias": "days",
+    "week": "weeks", "weeks": "weeks", "semaine": "weeks", "semaines": "weeks", "semana": "weeks",
+    "semanas": "weeks",
+}
+_UNIT = "|".join(sorted(_UNITS, key=len, reverse=True))
+_AGO = re.compile(
+    rf"\b(?:(?P<n1>\d{{1,5}}|{_ONE})\s+(?P<u1>{_UNIT})\s+ago"
+    rf"|(?:il\s+y\s+a|hace)\s+(?P<n2>\d{{1,5}}|{_ONE})\s+(?P<u2>{_UNIT}))\b"
+)
+_DAYS_BACK = {"today": 0, "aujourd'hui": 0, "hoy": 0, "yesterday": 1, "hier": 1, "ayer": 1}
+_NAMED_DAY = re.compile(r"(?<![\w'])(today|aujourd'hui|hoy|yesterday|hier|ayer)(?![\w'])")
+# 2026-11-30 / 2026-11-30T08:00 / 2026-11-30 08:00:00.5+01:00 / 2026-11-30T08:00:00Z
+_DATE_VALUE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?\s*(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?"
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +109,10 @@ class DateLine:
     time: time | None = None
     zone: str | None = None  #: an IANA name ("Europe/Zurich") or a fixed offset ("UTC+02:00")
     kind: str | None = None  #: the word(s) before a bar: "Press release | 01 March 2023"
+    #: read against the moment the item was seen ("3 days ago", "12 March" without a year)
+    approximate: bool = False
+    #: an exact moment, for "3 hours ago": seen minus that, in seen's zone (day and time match it)
+    at: datetime | None = None
 
 
 def month_number(word: str) -> int | None:
@@ -77,24 +122,124 @@ def month_number(word: str) -> int | None:
     return _MONTHS.get(folded)
 
 
-def parse_date_line(text: str | None) -> DateLine:
-    """Read *text* (a date line as shown on the page); parts it cannot read are None."""
+def parse_date_line(text: str | None, *, seen: datetime | None = None, date_order: str = "DMY") -> DateLine:
+    """Read *text* (a date line as shown on the page); parts it cannot read are None.
+
+    *seen* is the aware moment the item was seen, in the source's zone (its date is "today"): with
+    it, relative dates and dates without a year are read too (a full date on the line wins).
+    *date_order* (one of DATE_ORDERS) says how 03/04/2026 reads.
+    """
+    if date_order not in DATE_ORDERS:
+        raise ValueError(f"unknown date order {date_order!r} (expected one of {', '.join(DATE_ORDERS)})")
+    if seen is not None and seen.utcoffset() is None:
+        raise ValueError("seen must be an aware datetime")
     if not text:
         return DateLine(day=None)
     text = unicodedata.normalize("NFKC", text)
     segments = [s.strip() for s in text.split("|")]
-    for i, segment in enumerate(segments):
-        found = _find_date(segment)
-        if found is not None:
-            day, rest = found
+    readers: list[Callable[[str], tuple[date, str] | DateLine | None]] = [lambda seg: _find_date(seg, date_order)]
+    if seen is not None:  # read against seen, only when the line has no full date
+        readers += [lambda seg: _find_relative(seg, seen), lambda seg: _find_partial(seg, seen)]
+    for n, reader in enumerate(readers):
+        for i, segment in enumerate(segments):
+            found = reader(segment)
+            if found is None:
+                continue
             kind = " | ".join(s for s in segments[:i] if s) or None
+            if isinstance(found, DateLine):  # relative: its day, or its exact moment
+                return DateLine(day=found.day, time=found.time, kind=kind, approximate=True, at=found.at)
+            day, rest = found
             clock, zone = _find_time(rest)
-            return DateLine(day=day, time=clock, zone=zone, kind=kind)
+            return DateLine(day=day, time=clock, zone=zone, kind=kind, approximate=n > 0)
     kind = segments[0] if len(segments) > 1 and segments[0] else None
     return DateLine(day=None, kind=kind)
 
 
-def _find_date(text: str) -> tuple[date, str] | None:
+def parse_date_value(value: str | None) -> DateLine | None:
+    """Read a machine-readable ISO 8601 / RFC 3339 value ("2026-11-30T08:00:00Z"), else None.
+
+    A value with an offset names an exact moment (its zone is that offset, "UTC+01:00"); without
+    one it is local to the source ("2026-11-30T08:00"); a bare date has no time. Fractions of a
+    second are dropped.
+    """
+    m = _DATE_VALUE.fullmatch(value.strip()) if value else None
+    if not m:
+        return None
+    day = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if day is None:
+        return None
+    if m.group(4) is None:
+        return DateLine(day=day)
+    hour, minute, second = int(m.group(4)), int(m.group(5)), int(m.group(6) or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    zone = None
+    if m.group(7):
+        zone = "UTC"
+    elif m.group(8):
+        if int(m.group(9)) > 23 or int(m.group(10)) > 59:
+            return None
+        zone = f"UTC{m.group(8)}{m.group(9)}:{m.group(10)}"
+    return DateLine(day=day, time=time(hour, minute, second), zone=zone)
+
+
+def _find_relative(text: str, seen: datetime) -> DateLine | None:
+    """ "today", "3 days ago", "il y a 2 heures", "hace una semana" against *seen*: days give that
+    day (no time), minutes and hours the exact moment."""
+    folded = _fold(text).replace("\u2019", "'")
+    named = _NAMED_DAY.search(folded)
+    ago = _AGO.search(folded)
+    if named and (not ago or named.start() < ago.start()):
+        return _days_before(seen, _DAYS_BACK[named.group(1)])
+    if not ago:
+        return None
+    count, unit = ago.group("n1") or ago.group("n2"), _UNITS[ago.group("u1") or ago.group("u2")]
+    n = int(count) if count.isdigit() else 1
+    if unit in ("days", "weeks"):
+        return _days_before(seen, n * (7 if unit == "weeks" else 1))
+    moment = (seen.astimezone(timezone.utc) - timedelta(**{unit: n})).astimezone(seen.tzinfo)
+    return DateLine(day=moment.date(), time=moment.time(), at=moment)
+
+
+def _days_before(seen: datetime, days: int) -> DateLine | None:
+    try:
+        day = seen.date() - timedelta(days=days)
+    except OverflowError:
+        return None
+    return DateLine(day=day) if _make(day.year, day.month, day.day) else None
+
+
+def _find_partial(text: str, seen: datetime) -> tuple[date, str] | None:
+    """The first date without a year in *text* ("12 March", "Mar 12"): the latest such day not
+    after *seen*'s day, and the text after it."""
+    candidates: list[tuple[int, int, int, int]] = []  # (start, month, day, end)
+    for m in _DAY_MONTH.finditer(text):
+        month = month_number(m.group(2))
+        if month:
+            candidates.append((m.start(), month, int(m.group(1)), m.end()))
+            break
+    for m in _MONTH_DAY.finditer(text):
+        month = month_number(m.group(1))
+        if month:
+            candidates.append((m.start(), month, int(m.group(2)), m.end()))
+            break
+    for start, month, day_number, end in sorted(candidates):
+        today = seen.date()
+        for year in range(today.year, today.year - 9, -1):  # 29 February: back to a leap year
+            day = _make(year, month, day_number)
+            if day is not None and day <= today:
+                return day, text[end:]
+            if day is None and (month, day_number) != (2, 29):
+                break
+    return None
+
+
+def _fold(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in folded if not unicodedata.combining(c))
+
+
+def _find_date(text: str, date_order: str = "DMY") -> tuple[date, str] | None:
     """The first readable date in *text* and the text after it."""
     candidates: list[tuple[int, date, int]] = []
     for m in _DAY_MONTH_YEAR.finditer(text):
@@ -124,7 +269,18 @@ def _find_date(text: str) -> tuple[date, str] | None:
             candidates.append((m.start(), day, m.end()))
             break
     for m in _NUMERIC.finditer(text):
-        day = _make(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        first, second, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+        if m.group(2) == ".":  # dots are always day first
+            day = _make(year, second, first)
+        elif date_order == "MDY":
+            day = _make(year, first, second) or _make(year, second, first)
+        else:
+            day = _make(year, second, first) or _make(year, first, second)
+        if day:
+            candidates.append((m.start(), day, m.end()))
+            break
+    for m in _YEAR_FIRST.finditer(text):
+        day = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
         if day:
             candidates.append((m.start(), day, m.end()))
             break

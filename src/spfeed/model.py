@@ -78,6 +78,17 @@ class Validators:
 
 
 @dataclass(frozen=True)
+class SourceState:
+    """What the history remembers of one source of one feed between runs."""
+
+    validators: Validators = Validators()
+    body_hash: str | None = None
+    fingerprint: str | None = None
+    final_url: str | None = None
+    lang: str | None = None
+
+
+@dataclass(frozen=True)
 class Page:
     """One fetched document: the raw bytes and what the transport said about them."""
 

@@ -40,6 +40,15 @@ def print_outcome(report: RunReport, as_json: bool = False, list_items: bool = T
         error(line)
 
 
+def describe_written(paths: Sequence[str]) -> str:
+    """Written files for a summary line: up to two by name, more as a count in their common folder."""
+    if len(paths) <= 2:
+        return " and ".join(paths)
+    import os.path
+
+    return f"{len(paths)} files in {os.path.commonpath(paths)}"
+
+
 def _item_json(item: StoredItem, changed: Sequence[str] | None = None) -> dict:
     data = {
         "id": item.id,
@@ -51,6 +60,7 @@ def _item_json(item: StoredItem, changed: Sequence[str] | None = None) -> dict:
         "kind": item.kind,
         "summary": item.summary,
         "dated": item.dated,
+        "feed": item.feed,
     }
     if changed is not None:
         data["changed"] = list(changed)
@@ -74,18 +84,25 @@ def _print_summary(report: RunReport, list_items: bool = True) -> None:
     """Nothing when nothing changed; else a count line and one line (plus link) per item."""
     counts = [f"{len(report.new)} new", f"{len(report.updated)} updated", f"{len(report.gone)} gone"]
     if report.new or report.updated or report.gone:
-        written = f"; wrote {' and '.join(report.written)}" if report.written else ""
+        written = f"; wrote {describe_written(report.written)}" if report.written else ""
         print(", ".join(counts) + written)
         if not list_items:
             return
-        for item in report.new:
-            print(f"+ {_line(item)}\n    {item.link}")
-        for item, fields in report.updated:
-            print(f"~ {_line(item)} (changed: {', '.join(fields)})\n    {item.link}")
-        for item in report.gone:
-            print(f"- {_line(item)} (no longer on the page; stays in the feed)")
+        feeds = list(dict.fromkeys(i.feed for i in (*report.new, *(u for u, _ in report.updated), *report.gone)))
+        for feed in feeds:
+            if feed or len(feeds) > 1:
+                print(f"{feed or '(unnamed feed)'}:")
+            for item in report.new:
+                if item.feed == feed:
+                    print(f"+ {_line(item)}\n    {item.link}")
+            for item, fields in report.updated:
+                if item.feed == feed:
+                    print(f"~ {_line(item)} (changed: {', '.join(fields)})\n    {item.link}")
+            for item in report.gone:
+                if item.feed == feed:
+                    print(f"- {_line(item)} (no longer on the page; stays in the feed)")
     elif report.written:
-        print(f"rebuilt {' and '.join(report.written)} from the history")
+        print(f"rebuilt {describe_written(report.written)} from the history")
 
 
 def _line(item: StoredItem) -> str:

@@ -1,5 +1,5 @@
 """The runs: `update`, `backfill`, `regenerate` and `check`, wiring fetch, extract, normalise,
-store, render and publish.
+decide, store, views and publish, for each feed of the config.
 
 I/O lives in the stages it belongs to; this module decides what to do. The clock is passed in.
 An unchanged page takes the cheap path: one conditional GET (or one hash of the body) and a
@@ -12,17 +12,18 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from pathlib import Path
 
 from spfeed import __version__
-from spfeed.config import LANGUAGE_TAG, Config, HttpSettings, Source
-from spfeed.errors import FetchError, HealthError, Interrupted, SpfeedError
+from spfeed.config import LANGUAGE_TAG, Config, FeedSpec, HttpSettings, Source
+from spfeed.errors import FetchError, HealthError, Interrupted, PublishError, SpfeedError
 from spfeed.fetch import fetch
 from spfeed.lock import exclusive
-from spfeed.model import Item, Listing, Page, RawItem, RunReport, StoredItem
-from spfeed.store import SourceState, Store
+from spfeed.model import FILES, FeedMeta, Item, Listed, Links, Listing, Page, RawItem, RunReport, SourceState, StoredItem
+from spfeed.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -56,51 +57,69 @@ def fingerprint(source: Source) -> str:
     return hashlib.sha256(repr((replace(source, key=""), __version__)).encode()).hexdigest()[:16]
 
 
-def render_key(config: Config) -> str:
-    """What the feed files depend on besides the items: a changed setting renders them again."""
-    return hashlib.sha256(repr((config.feed, config.max_items, __version__)).encode()).hexdigest()[:16]
+def render_key(feed: FeedSpec) -> str:
+    """What a feed's files depend on besides the items: a changed setting renders them again."""
+    return hashlib.sha256(repr((feed.settings, feed.output, __version__)).encode()).hexdigest()[:16]
 
 
 # -- commands ------------------------------------------------------------------------------------
 
 
-def update(config: Config, now: Clock = utc_now, stop: threading.Event | None = None) -> RunReport:
-    """One pass of the pipeline over every source; see the module docstring."""
+def update(config: Config, now: Clock = utc_now, stop: threading.Event | None = None,
+           feeds: Sequence[str] | None = None) -> RunReport:
+    """One pass of the pipeline over every source of every feed (or of the *feeds* named)."""
+    chosen = config.select(feeds)
     with exclusive(config.state_path, config.lock_timeout), Store.open(config.state_path) as store:
-        return _recorded(store, "update", now, lambda run_http: _update(config, store, now, stop, run_http))
+        def work(run_http: dict) -> RunReport:
+            started = now()
+            return _each_feed(config, store, chosen, now, lambda feed: _update(config, feed, store, started, now, stop, run_http))
+
+        return _recorded(store, "update", now, work)
 
 
 def backfill(config: Config, max_pages: int | None = None, now: Clock = utc_now, stop: threading.Event | None = None,
-             progress: Progress | None = None) -> RunReport:
+             progress: Progress | None = None, feeds: Sequence[str] | None = None) -> RunReport:
     """Walk each source's whole listing once (until there is no next page, or *max_pages*) to fill
     the history, then publish. What counts as "on the page" stays the first ``max_pages`` of the
     source's config, so the next `update` does not report the archive as gone."""
     limit = max_pages or BACKFILL_PAGE_LIMIT
+    chosen = config.select(feeds)
     with exclusive(config.state_path, config.lock_timeout), Store.open(config.state_path) as store:
-        def work(run_http: dict) -> RunReport:
+        def one(feed: FeedSpec, run_http: dict) -> RunReport:
             readings, failures = [], []
-            for source in config.sources:
+            for source in feed.sources:
                 _check_stop(stop)
                 try:
                     page = fetch(source.url, config.http, None, stop)
                     assert page is not None  # no validators sent, so never a 304
-                    run_http[source.url] = _http_record(page)
+                    run_http[_http_key(feed, source)] = _http_record(feed, source, page)
                     state = SourceState(page.validators, _hash(page), fingerprint(source), page.final_url)
                     readings.append(_read_pages(config, source, page, state, stop, limit, source.max_pages, progress))
                 except (FetchError, HealthError) as e:
+                    run_http[_http_key(feed, source)] = _failure_record(feed, source, e)
                     failures.append(e)
-            return _finish(config, store, readings, failures, now, not_modified=False)
+            return _finish(feed, store, readings, failures, now, not_modified=False)
 
-        return _recorded(store, "backfill", now, work)
+        return _recorded(store, "backfill", now,
+                         lambda run_http: _each_feed(config, store, chosen, now, lambda feed: one(feed, run_http)))
 
 
-def regenerate(config: Config, now: Clock = utc_now) -> RunReport:
-    """Rebuild the feed files from the history, with no network (after a change of feed settings)."""
+def regenerate(config: Config, now: Clock = utc_now, feeds: Sequence[str] | None = None) -> RunReport:
+    """Rebuild every file of every feed (or of the *feeds* named) from the history, with no network."""
     from spfeed.extract import check_selectors
 
     check_selectors(config)  # a maintainer's command: check the whole config
+    chosen = config.select(feeds)
     with exclusive(config.state_path, config.lock_timeout), Store.open(config.state_path) as store:
-        return _recorded(store, "regenerate", now, lambda run_http: RunReport(written=tuple(_publish(config, store))))
+        def work(run_http: dict) -> RunReport:
+            written: list[str] = []
+            for feed in chosen:
+                _adopt(store, feed)
+                written += _publish(feed, store)
+            written += _publish_top(config, store)
+            return RunReport(written=tuple(written))
+
+        return _recorded(store, "regenerate", now, work)
 
 
 @dataclass(frozen=True)
@@ -138,7 +157,7 @@ def check(http: HttpSettings, sources: tuple[Source, ...], where: str) -> list[C
 
 
 def _recorded(store: Store, command: str, now: Clock, work: Callable[[dict], RunReport]) -> RunReport:
-    """Run *work* with a row in the runs table that says how it ended."""
+    """Run *work* with a row in the runs table that says how it ended, and each source's outcome."""
     run_id = store.start_run(command, now())
     run_http: dict = {}
     try:
@@ -163,42 +182,86 @@ def _recorded(store: Store, command: str, now: Clock, work: Callable[[dict], Run
     return report
 
 
-def _update(config: Config, store: Store, now: Clock, stop: threading.Event | None, run_http: dict) -> RunReport:
-    started = now()
+def _each_feed(config: Config, store: Store, feeds: Sequence[FeedSpec], now: Clock,
+               one: Callable[[FeedSpec], RunReport]) -> RunReport:
+    """Run *one* for each feed, and publish the top-level files when a feed's files changed. A
+    feed that fails (its folder cannot be written, say) does not stop the others."""
+    reports = []
+    for feed in feeds:
+        _adopt(store, feed)
+        try:
+            reports.append(one(feed))
+        except PublishError as e:
+            reports.append(RunReport(failures=(str(e),), exit_code=e.exit_code))
+    report = _combine(reports)
+    if report.written or _top_missing(config):
+        try:
+            report = replace(report, written=report.written + tuple(_publish_top(config, store)))
+        except PublishError as e:
+            report = replace(report, failures=report.failures + (str(e),),
+                             exit_code=max(report.exit_code, e.exit_code))
+    return report
+
+
+def _combine(reports: Sequence[RunReport]) -> RunReport:
+    """One report for the run from the feeds' reports."""
+    if len(reports) == 1:
+        return reports[0]
+    return RunReport(
+        new=tuple(i for r in reports for i in r.new),
+        updated=tuple(u for r in reports for u in r.updated),
+        gone=tuple(g for r in reports for g in r.gone),
+        unchanged=sum(r.unchanged for r in reports),
+        written=tuple(w for r in reports for w in r.written),
+        not_modified=all(r.not_modified for r in reports),
+        warnings=tuple(w for r in reports for w in r.warnings),
+        failures=tuple(f for r in reports for f in r.failures),
+        exit_code=max((r.exit_code for r in reports), default=0),
+    )
+
+
+def _adopt(store: Store, feed: FeedSpec) -> None:
+    if feed.name and store.adopt(feed.name, [s.url for s in feed.sources]):
+        log.warning("%s: took over the history of the single feed this state held before (same sources)", feed.name)
+
+
+def _update(config: Config, feed: FeedSpec, store: Store, started: datetime, now: Clock,
+            stop: threading.Event | None, run_http: dict) -> RunReport:
     readings: list[_Reading] = []
     failures: list[SpfeedError] = []
     not_modified = 0
-    for source in config.sources:
+    for source in feed.sources:
         _check_stop(stop)
         try:
-            reading = _read_source(config, source, store, started, stop, run_http)
+            reading = _read_source(config, feed, source, store, started, stop, run_http)
         except (FetchError, HealthError) as e:
             log.info("%s", e)
+            run_http[_http_key(feed, source)] = _failure_record(feed, source, e)
             failures.append(e)
             continue
         if reading is None:
             not_modified += 1
         else:
             readings.append(reading)
-    return _finish(config, store, readings, failures, now, not_modified=not_modified == len(config.sources))
+    return _finish(feed, store, readings, failures, now, not_modified=not_modified == len(feed.sources))
 
 
-def _finish(config: Config, store: Store, readings: list[_Reading], failures: list[SpfeedError], now: Clock,
+def _finish(feed: FeedSpec, store: Store, readings: list[_Reading], failures: list[SpfeedError], now: Clock,
             not_modified: bool) -> RunReport:
-    """Record what was read and publish when the feeds may have changed."""
+    """Record what was read and publish when the feed may have changed."""
     warnings = tuple(w for r in readings for w in r.warnings)
     report = RunReport(
         failures=tuple(str(e) for e in failures),
         exit_code=max((e.exit_code for e in failures), default=0),
         warnings=warnings,
         not_modified=not_modified,
-        unchanged=len(set().union(*_listed(config, store).values())),
+        unchanged=len(set().union(*_listed(feed, store).values())),
     )
-    if not readings and not _needs_render(config, store):
+    if not readings and not _needs_render(feed, store):
         return report
     if readings:
-        report = _record(config, store, readings, now(), report)
-    return replace(report, written=tuple(_publish(config, store, empty_ok=True)))
+        report = _record(feed, store, readings, now(), report)
+    return replace(report, written=tuple(_publish(feed, store, empty_ok=True)))
 
 
 def _check_stop(stop: threading.Event | None) -> None:
@@ -210,28 +273,38 @@ def _hash(page: Page) -> str:
     return hashlib.sha256(page.body).hexdigest()
 
 
-def _http_record(page: Page) -> dict:
-    return {"status": 200, "final_url": page.final_url, "etag": page.validators.etag,
-            "last_modified": page.validators.last_modified}
+def _http_key(feed: FeedSpec, source: Source) -> str:
+    """The key of a source in the runs table's ``http`` record."""
+    return f"{feed.name} {source.url}" if feed.name else source.url
 
 
-def _read_source(config: Config, source: Source, store: Store, started: datetime, stop: threading.Event | None,
-                 run_http: dict) -> _Reading | None:
+def _http_record(feed: FeedSpec, source: Source, page: Page) -> dict:
+    return {"feed": feed.name, "url": source.url, "status": 200, "final_url": page.final_url,
+            "etag": page.validators.etag, "last_modified": page.validators.last_modified}
+
+
+def _failure_record(feed: FeedSpec, source: Source, error: SpfeedError) -> dict:
+    return {"feed": feed.name, "url": source.url, "status": "failed", "message": str(error)}
+
+
+def _read_source(config: Config, feed: FeedSpec, source: Source, store: Store, started: datetime,
+                 stop: threading.Event | None, run_http: dict) -> _Reading | None:
     """Fetch *source*; None when its page is unchanged (304, or the same bytes as last time)."""
-    known = store.source_state(source.url)
+    known = store.source_state(feed.name, source.url)
     key = fingerprint(source)
     conditional = known.validators if known.fingerprint == key else None
     page = fetch(source.url, config.http, conditional, stop)
     if page is None:
-        run_http[source.url] = {"status": 304, "etag": known.validators.etag,
-                                "last_modified": known.validators.last_modified}
+        run_http[_http_key(feed, source)] = {"feed": feed.name, "url": source.url, "status": 304,
+                                             "etag": known.validators.etag,
+                                             "last_modified": known.validators.last_modified}
         return None
-    run_http[source.url] = _http_record(page)
+    run_http[_http_key(feed, source)] = _http_record(feed, source, page)
     state = SourceState(page.validators, _hash(page), key, page.final_url, known.lang)
     if state.body_hash == known.body_hash and key == known.fingerprint:
         log.info("%s: unchanged (same content as last time)", source.url)
         if page.validators != known.validators:
-            store.save_source(source.url, state, started)
+            store.save_source(feed.name, source.url, state, started)
         return None
     return _read_pages(config, source, page, state, stop, source.max_pages, source.max_pages)
 
@@ -299,18 +372,19 @@ def _pause(seconds: float, stop: threading.Event | None) -> None:
         raise Interrupted("stopped between two pages; nothing was published")
 
 
-def _listed(config: Config, store: Store) -> dict[str, set[str]]:
-    """For each configured source, the ids it listed at its last read."""
-    presence = store.presence()
-    return {s.url: presence.get(s.url, set()) for s in config.sources}
+def _listed(feed: FeedSpec, store: Store) -> dict[str, set[str]]:
+    """For each source of *feed*, the ids it listed at its last read."""
+    presence = store.presence(feed.name)
+    return {s.url: presence.get(s.url, set()) for s in feed.sources}
 
 
-def _record(config: Config, store: Store, readings: list[_Reading], now: datetime, report: RunReport) -> RunReport:
-    """Diff the readings against the history, store the result, and say what changed."""
-    from spfeed.diff import diff, merge
+def _record(feed: FeedSpec, store: Store, readings: list[_Reading], now: datetime, report: RunReport) -> RunReport:
+    """Decide what the readings do to the feed's history, save it, and say what changed."""
+    from spfeed.decide import decide
+    from spfeed.diff import merge
 
-    listed_before = _listed(config, store)
-    priority = {s.url: i for i, s in enumerate(config.sources)}
+    listed_before = _listed(feed, store)
+    priority = {s.url: i for i, s in enumerate(feed.sources)}
     read = {r.source.url for r in readings}
     listed_now = {url: ids for url, ids in listed_before.items() if url not in read}
     for r in readings:
@@ -329,53 +403,142 @@ def _record(config: Config, store: Store, readings: list[_Reading], now: datetim
     merged = [i for i in merge(r.items for r in readings) if owner.get(i.id, len(priority)) >= priority[origin[i.id][0]]]
     listed = set().union(*listed_now.values())
     gone_ids = set().union(*listed_before.values()) - listed
-    known = store.items([i.id for i in merged] + sorted(gone_ids))
+    known = store.items(feed.name, [i.id for i in merged] + sorted(gone_ids))
     gone = sorted((known[g] for g in gone_ids if g in known), key=lambda s: (-s.published.timestamp(), s.position))
-    result = diff(merged, known, gone)
-    new, updated = store.apply(
-        result.new, result.updated, merged, {url: sorted(listed_now[url]) for url in read}, origin,
-        {r.source.url: r.state for r in readings}, now,
-    )
-    changed = {i.id for i in new} | {i.id for i in updated}
-    return replace(report, new=tuple(new), updated=tuple((s, c.fields) for s, c in zip(updated, result.updated)),
-                   gone=result.gone, unchanged=len(listed - changed))
+    earliest = min((int(i.published.timestamp()) for i in merged if i.published is not None), default=0)
+    earliest = min(earliest, int(now.timestamp()))
+    plan = decide(feed.name, merged, known, gone, origin, store.taken_times(feed.name, earliest),
+                  store.labels(feed.name), now, presence={url: tuple(sorted(listed_now[url])) for url in read},
+                  sources={r.source.url: r.state for r in readings})
+    store.save(plan, now, {s.url: s.timezone for s in feed.sources})
+    changed = {s.id for s in plan.new} | {s.id for s, _ in plan.updated}
+    return replace(report, new=plan.new, updated=plan.updated, gone=plan.gone, unchanged=len(listed - changed))
 
 
-def _needs_render(config: Config, store: Store) -> bool:
-    """True when the feed files may not match the history: a run died before publishing, the
-    feed settings changed, or a file is missing."""
+def _needs_render(feed: FeedSpec, store: Store) -> bool:
+    """True when the feed's files may not match the history: a run died before publishing, the
+    feed's settings changed, or a file is missing."""
     return (
-        store.meta("render_pending") == "1"
-        or store.meta("render_key") != render_key(config)
-        or not config.rss_path.exists()
-        or not config.atom_path.exists()
+        store.meta(f"render_pending:{feed.name}") == "1"
+        or store.meta(f"render_key:{feed.name}") != render_key(feed)
+        or any(not feed.path(fmt).exists() for fmt in _feed_formats(feed))
     )
 
 
-def _publish(config: Config, store: Store, empty_ok: bool = False) -> list[str]:
-    """Render the newest items and write the files whose bytes changed; returns their paths.
+def _feed_formats(feed: FeedSpec) -> tuple[str, ...]:
+    """The formats written in a feed's own folder: OPML is written once, at the top."""
+    return tuple(fmt for fmt in feed.output.formats if fmt != "opml")
+
+
+def _publish(feed: FeedSpec, store: Store, empty_ok: bool = False) -> list[str]:
+    """Render the feed's newest items in every format (and each label feed), and write the files
+    whose bytes changed; returns their paths.
 
     An empty history publishes nothing: an error for `regenerate`, and for `update` (whose first
     run failed) the reason is already in its report.
     """
-    from spfeed.model import FeedMeta, Links
     from spfeed.publish import write_if_changed
-    from spfeed.views import renderer
 
-    items = store.newest(config.max_items)
+    items = store.newest(feed.name, feed.output.max_items)
     if not items:
         if empty_ok:
             return []
-        raise SpfeedError(f"the history in {store.path} is empty: nothing to publish yet (run spfeed update)")
-    language = config.feed.language or _page_language(config, store)
-    feed = config.feed
-    meta = FeedMeta(name="", title=feed.title, description=feed.description, link=feed.link, author=feed.author,
-                    language=language)
-    links = Links(base=feed.base_url, formats=("rss", "atom"))
-    written = [str(path) for path, fmt in ((config.rss_path, "rss"), (config.atom_path, "atom"))
-               if write_if_changed(path, renderer(fmt)(meta, items, links))]
-    store.mark_rendered(render_key(config))
+        raise SpfeedError(f"the history of {feed.label} in {store.path} is empty: nothing to publish yet "
+                          "(run spfeed update)")
+    files = _render_feed(feed, store, items)
+    written = [str(path) for path, data in files.items() if write_if_changed(path, data)]
+    for fmt, name in FILES.items():
+        if fmt != "opml" and fmt not in feed.output.formats and feed.path(fmt).exists():
+            log.info("%s: left in place, no longer written (%s is not in output.formats)", feed.path(fmt), fmt)
+    store.mark_rendered(feed.name, render_key(feed))
     return written
+
+
+def _render_feed(feed: FeedSpec, store: Store, items: Sequence[StoredItem]) -> dict[Path, bytes]:
+    """Every file of *feed* (and of its label feeds) as bytes, by path. Pure but for reading the store."""
+    from spfeed.views import renderer
+
+    meta, links = _feed_meta(feed, store), _feed_links(feed, store)
+    formats = _feed_formats(feed)
+    files = {feed.path(fmt): renderer(fmt)(meta, items, links) for fmt in formats}
+    for label, slug in (store.labels(feed.name).items() if feed.output.by_label else ()):
+        entries = store.newest(feed.name, feed.output.max_items, label=label)
+        if not entries:
+            continue
+        label_meta = replace(meta, title=f"{meta.title}: {label}", label=label)
+        label_links = Links(base=f"{links.base}labels/{slug}/", formats=formats, parent=links.base)
+        folder = feed.output.dir / "labels" / slug
+        files.update({folder / FILES[fmt]: renderer(fmt)(label_meta, entries, label_links) for fmt in formats})
+    return files
+
+
+def _feed_meta(feed: FeedSpec, store: Store) -> FeedMeta:
+    settings = feed.settings
+    return FeedMeta(name=feed.name, title=settings.title, description=settings.description, link=settings.link,
+                    author=settings.author, language=settings.language or _page_language(feed, store),
+                    hubs=settings.hubs)
+
+
+def _feed_links(feed: FeedSpec, store: Store) -> Links:
+    labels = store.labels(feed.name) if feed.output.by_label else {}
+    base = feed.settings.base_url
+    return Links(base=base, formats=_feed_formats(feed),
+                 labels=tuple((label, f"{base}labels/{slug}/") for label, slug in labels.items()))
+
+
+def _top_files(config: Config) -> dict[str, Path]:
+    """The files at the top of output.dir, by format: the OPML list, and an index page when the
+    feeds' own pages are elsewhere (several feeds, each in its folder)."""
+    files = {}
+    if "opml" in config.output.formats:
+        files["opml"] = config.output.dir / FILES["opml"]
+    if "html" in config.output.formats and all(f.output.dir != config.output.dir for f in config.feeds):
+        files["html"] = config.output.dir / FILES["html"]
+    return files
+
+
+def _top_missing(config: Config) -> bool:
+    return any(not path.exists() for path in _top_files(config).values())
+
+
+def _publish_top(config: Config, store: Store) -> list[str]:
+    """Write the OPML list and the index page of every feed, when their bytes changed."""
+    from spfeed.publish import write_if_changed
+
+    top = _top_files(config)
+    if not top:
+        return []
+    listed = []
+    for feed in config.feeds:
+        if not store.has_items(feed.name):
+            continue  # nothing published yet: not listed
+        meta, links = _feed_meta(feed, store), _feed_links(feed, store)
+        labels = tuple(
+            Listed(replace(meta, title=f"{meta.title}: {label}", label=label),
+                   Links(base=base, formats=links.formats, parent=links.base))
+            for label, base in links.labels)
+        listed.append(Listed(meta, links, labels))
+    if not listed:
+        return []
+    title = _top_title(config)
+    written = []
+    if "opml" in top:
+        from spfeed.views.opml import render as opml
+
+        if write_if_changed(top["opml"], opml(title, listed)):
+            written.append(str(top["opml"]))
+    if "html" in top:
+        from spfeed.views.html import render_index
+
+        if write_if_changed(top["html"], render_index(title, listed, config.base_url)):
+            written.append(str(top["html"]))
+    return written
+
+
+def _top_title(config: Config) -> str:
+    """The title of the top-level list: the feeds' author, when they share one."""
+    authors = {feed.settings.author.name for feed in config.feeds}
+    return f"{authors.pop()}: feeds" if len(authors) == 1 else "Feeds"
 
 
 def language_tag(value: str | None) -> str | None:
@@ -384,10 +547,10 @@ def language_tag(value: str | None) -> str | None:
     return value if LANGUAGE_TAG.fullmatch(value) else None
 
 
-def _page_language(config: Config, store: Store) -> str | None:
+def _page_language(feed: FeedSpec, store: Store) -> str | None:
     """The first source page's <html lang>, if it is a well-formed language tag."""
-    for source in config.sources:
-        lang = language_tag(store.source_state(source.url).lang)
+    for source in feed.sources:
+        lang = language_tag(store.source_state(feed.name, source.url).lang)
         if lang:
             return lang
     return None

@@ -1,7 +1,9 @@
-"""The history: one SQLite file with every item ever seen, every run, and each source's HTTP state.
+"""The history: one SQLite file with every item ever seen (per feed), every run, and each source's
+HTTP state.
 
 The only module that speaks SQL. Each write is one transaction, so a run killed at any moment
-leaves the previous state or the new one, never a mix.
+leaves the previous state or the new one, never a mix. It decides nothing: the times it saves
+come from :mod:`spfeed.decide`.
 """
 
 from __future__ import annotations
@@ -11,19 +13,81 @@ import hashlib
 import json
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
 from spfeed.errors import StoreError
-from spfeed.model import Change, Item, StoredItem, Validators
+from spfeed.model import Item, SourceState, StoredItem, Validators
 
-SCHEMA_VERSION = 1
+__all__ = ["SCHEMA_VERSION", "SourceState", "Store", "content_hash"]
+
+if TYPE_CHECKING:
+    from spfeed.decide import Plan
+
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE items (
-    id           TEXT PRIMARY KEY,  -- canonical absolute link; never changes
+    id           TEXT PRIMARY KEY,
+    link         TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    summary      TEXT,
+    label        TEXT,
+    kind         TEXT,
+    published    TEXT NOT NULL,
+    published_ts INTEGER NOT NULL,
+    dated        INTEGER NOT NULL,
+    updated      TEXT NOT NULL,
+    updated_ts   INTEGER NOT NULL,
+    zone         TEXT NOT NULL,
+    lang         TEXT,
+    content_hash TEXT NOT NULL,
+    first_seen   TEXT NOT NULL,
+    last_seen    TEXT NOT NULL,
+    changed_at   TEXT,
+    position     INTEGER NOT NULL,
+    source       TEXT NOT NULL
+);
+CREATE INDEX items_newest ON items (published_ts DESC, position, id);
+CREATE INDEX items_updated ON items (updated_ts);
+CREATE TABLE presence (
+    source  TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    PRIMARY KEY (source, item_id)
+) WITHOUT ROWID;
+CREATE TABLE sources (
+    url           TEXT PRIMARY KEY,
+    etag          TEXT,
+    last_modified TEXT,
+    body_hash     TEXT,
+    fingerprint   TEXT,
+    final_url     TEXT,
+    lang          TEXT,
+    checked_at    TEXT
+);
+CREATE TABLE runs (
+    id        INTEGER PRIMARY KEY,
+    command   TEXT NOT NULL,
+    started   TEXT NOT NULL,
+    finished  TEXT,
+    outcome   TEXT,
+    exit_code INTEGER,
+    new       INTEGER NOT NULL DEFAULT 0,
+    updated   INTEGER NOT NULL DEFAULT 0,
+    gone      INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    message   TEXT,
+    http      TEXT
+);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+#: Version 2: every item, presence row and source belongs to a feed; label feeds' slugs are kept.
+_SCHEMA_V2 = """
+CREATE TABLE items2 (
+    feed         TEXT NOT NULL,     -- the feed's name ("" for the single feed of a config without feeds:)
+    id           TEXT NOT NULL,     -- canonical absolute link; never changes
     link         TEXT NOT NULL,     -- the link as the page gives it (absolute)
     title        TEXT NOT NULL,
     summary      TEXT,              -- plain text, NULL when the page has none
@@ -32,7 +96,7 @@ CREATE TABLE items (
     published    TEXT NOT NULL,     -- ISO 8601 with offset: the page's date, else first_seen
     published_ts INTEGER NOT NULL,  -- the same as Unix seconds, for ordering
     dated        INTEGER NOT NULL,  -- 1 when published comes from the page
-    updated      TEXT NOT NULL,     -- ISO 8601: max(published, changed_at), unique across items
+    updated      TEXT NOT NULL,     -- ISO 8601: max(published, changed_at), unique within the feed
     updated_ts   INTEGER NOT NULL,
     zone         TEXT NOT NULL,     -- the source's time zone, for writing times of this item
     lang         TEXT,              -- the language of the page it was read from (<html lang>)
@@ -41,49 +105,74 @@ CREATE TABLE items (
     last_seen    TEXT NOT NULL,     -- UTC: the last run that read it on its page
     changed_at   TEXT,              -- UTC: the last run that saw its text change upstream
     position     INTEGER NOT NULL,  -- its place in the listing when last seen (ties sort by it)
-    source       TEXT NOT NULL      -- the source URL it was last read from
+    source       TEXT NOT NULL,     -- the source URL it was last read from
+    PRIMARY KEY (feed, id)
 );
-CREATE INDEX items_newest ON items (published_ts DESC, position, id);
-CREATE INDEX items_updated ON items (updated_ts);
+INSERT INTO items2 SELECT '', * FROM items;
+DROP TABLE items;
+ALTER TABLE items2 RENAME TO items;
+CREATE INDEX items_newest ON items (feed, published_ts DESC, position, id);
+CREATE INDEX items_updated ON items (feed, updated_ts);
+CREATE INDEX items_label ON items (feed, label, published_ts DESC);
+CREATE INDEX items_kind ON items (feed, kind, published_ts DESC);
 
-CREATE TABLE presence (             -- which items each source listed at its last successful read
+CREATE TABLE presence2 (            -- which items each source of a feed listed at its last successful read
+    feed    TEXT NOT NULL,
     source  TEXT NOT NULL,
     item_id TEXT NOT NULL,
-    PRIMARY KEY (source, item_id)
+    PRIMARY KEY (feed, source, item_id)
 ) WITHOUT ROWID;
+INSERT INTO presence2 SELECT '', source, item_id FROM presence;
+DROP TABLE presence;
+ALTER TABLE presence2 RENAME TO presence;
 
-CREATE TABLE sources (
-    url           TEXT PRIMARY KEY,
+CREATE TABLE sources2 (
+    feed          TEXT NOT NULL,
+    url           TEXT NOT NULL,
     etag          TEXT,             -- validators for conditional GET
     last_modified TEXT,
     body_hash     TEXT,             -- sha256 of the last body read: an unchanged page skips extraction
     fingerprint   TEXT,             -- what the extraction settings were when body_hash was taken
     final_url     TEXT,             -- after redirects
     lang          TEXT,             -- the page's <html lang>
-    checked_at    TEXT              -- UTC: the last successful fetch (200 or 304)
+    checked_at    TEXT,             -- UTC: the last successful fetch (200 or 304)
+    status        INTEGER,          -- the last successful answer: 200 or 304
+    failed_at     TEXT,             -- UTC: the last failed read
+    failure       TEXT,             -- its one-line message
+    failures      INTEGER NOT NULL DEFAULT 0,  -- failed reads in a row (0 after a success)
+    PRIMARY KEY (feed, url)
 );
+INSERT INTO sources2 (feed, url, etag, last_modified, body_hash, fingerprint, final_url, lang, checked_at)
+    SELECT '', url, etag, last_modified, body_hash, fingerprint, final_url, lang, checked_at FROM sources;
+DROP TABLE sources;
+ALTER TABLE sources2 RENAME TO sources;
 
-CREATE TABLE runs (
-    id        INTEGER PRIMARY KEY,
-    command   TEXT NOT NULL,        -- update, regenerate, backfill
-    started   TEXT NOT NULL,        -- UTC
-    finished  TEXT,                 -- NULL while running, or when the process died
-    outcome   TEXT,                 -- changed, unchanged, not-modified, failed, died
-    exit_code INTEGER,
-    new       INTEGER NOT NULL DEFAULT 0,
-    updated   INTEGER NOT NULL DEFAULT 0,
-    gone      INTEGER NOT NULL DEFAULT 0,
-    unchanged INTEGER NOT NULL DEFAULT 0,
-    message   TEXT,                 -- the one-line reason of a failure
-    http      TEXT                  -- JSON: per source URL, status and validators
-);
+CREATE TABLE labels (               -- each feed's labels and kinds, and the slug of their label feed
+    feed  TEXT NOT NULL,
+    label TEXT NOT NULL,
+    slug  TEXT NOT NULL,            -- never changes once given
+    PRIMARY KEY (feed, label),
+    UNIQUE (feed, slug)
+) WITHOUT ROWID;
 
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);  -- render_pending, render_key
+UPDATE meta SET key = key || ':' WHERE key IN ('render_pending', 'render_key')
 """
+
+
+def _migrate_to_v2(conn: sqlite3.Connection) -> None:
+    _run_script(conn, _SCHEMA_V2)
+    from spfeed.decide import new_slugs
+
+    rows = conn.execute(
+        "SELECT label, kind FROM items WHERE feed = '' ORDER BY first_seen, position, id").fetchall()
+    slugs = new_slugs({}, (c for row in rows for c in row if c))
+    conn.executemany("INSERT INTO labels (feed, label, slug) VALUES ('', ?, ?)", slugs.items())
+
 
 #: Migrations keyed by the version they start from; each brings the file one version up.
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     0: lambda conn: _run_script(conn, _SCHEMA_V1),
+    1: _migrate_to_v2,
 }
 
 
@@ -97,7 +186,7 @@ _KEEP_RUNS = 5000  # older rows of the runs table are pruned
 
 _ITEM_COLUMNS = (
     "id, link, title, summary, label, kind, published, dated, updated, zone, first_seen, last_seen, "
-    "changed_at, position, source, lang"
+    "changed_at, position, source, lang, feed"
 )
 
 T = TypeVar("T")
@@ -121,17 +210,6 @@ def _describe(e: sqlite3.DatabaseError) -> str:
     if "not a database" in text or "malformed" in text:
         return f"{text} (the file is corrupt or not spfeed's; move it aside to start a new history)"
     return text
-
-
-@dataclass(frozen=True)
-class SourceState:
-    """What the store remembers of one source between runs."""
-
-    validators: Validators = Validators()
-    body_hash: str | None = None
-    fingerprint: str | None = None
-    final_url: str | None = None
-    lang: str | None = None
 
 
 def content_hash(item: Item | StoredItem) -> str:
@@ -215,41 +293,66 @@ class Store:
     # -- reading ------------------------------------------------------------------------------------
 
     @_guard
-    def source_state(self, url: str) -> SourceState:
+    def source_state(self, feed: str, url: str) -> SourceState:
         row = self.conn.execute(
-            "SELECT etag, last_modified, body_hash, fingerprint, final_url, lang FROM sources WHERE url = ?", (url,)
+            "SELECT etag, last_modified, body_hash, fingerprint, final_url, lang FROM sources WHERE feed = ? AND url = ?",
+            (feed, url),
         ).fetchone()
         if row is None:
             return SourceState()
         return SourceState(Validators(row[0], row[1]), row[2], row[3], row[4], row[5])
 
     @_guard
-    def presence(self) -> dict[str, set[str]]:
-        """For each source, the ids it listed at its last successful read."""
+    def presence(self, feed: str) -> dict[str, set[str]]:
+        """For each source of *feed*, the ids it listed at its last successful read."""
         found: dict[str, set[str]] = {}
-        for source, item_id in self.conn.execute("SELECT source, item_id FROM presence"):
+        for source, item_id in self.conn.execute("SELECT source, item_id FROM presence WHERE feed = ?", (feed,)):
             found.setdefault(source, set()).add(item_id)
         return found
 
     @_guard
-    def items(self, ids: Iterable[str]) -> dict[str, StoredItem]:
-        """The stored items among *ids*."""
+    def items(self, feed: str, ids: Iterable[str]) -> dict[str, StoredItem]:
+        """The stored items of *feed* among *ids*."""
         ids = list(ids)
         found: dict[str, StoredItem] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in self.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id IN ({marks})", chunk):
+            rows = self.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? AND id IN ({marks})",
+                                     [feed, *chunk])
+            for row in rows:
                 found[row[0]] = _stored(row)
         return found
 
     @_guard
-    def newest(self, limit: int) -> list[StoredItem]:
-        """The newest *limit* items of the history, newest first (ties in page order)."""
-        rows = self.conn.execute(
-            f"SELECT {_ITEM_COLUMNS} FROM items ORDER BY published_ts DESC, position, id LIMIT ?", (limit,)
-        )
+    def newest(self, feed: str, limit: int, label: str | None = None) -> list[StoredItem]:
+        """The newest *limit* items of *feed* (with *label* as label or kind, when given), newest
+        first, ties in page order. Reads only those rows, whatever the size of the history."""
+        order = "ORDER BY published_ts DESC, position, id LIMIT ?"
+        if label is None:
+            rows = self.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? {order}", (feed, limit))
+        else:
+            rows = self.conn.execute(
+                f"SELECT {_ITEM_COLUMNS} FROM items WHERE feed = ? AND (label = ? OR kind = ?) {order}",
+                (feed, label, label, limit),
+            )
         return [_stored(row) for row in rows]
+
+    @_guard
+    def taken_times(self, feed: str, since: int) -> list[int]:
+        """The ``updated`` times (Unix seconds) of *feed*'s items from *since* on: what a new time
+        must not collide with. One query, however many items the run brings."""
+        return [row[0] for row in self.conn.execute(
+            "SELECT updated_ts FROM items WHERE feed = ? AND updated_ts >= ?", (feed, since))]
+
+    @_guard
+    def labels(self, feed: str) -> dict[str, str]:
+        """*feed*'s labels (and kinds) and their slugs."""
+        return dict(self.conn.execute("SELECT label, slug FROM labels WHERE feed = ? ORDER BY slug", (feed,)))
+
+    @_guard
+    def has_items(self, feed: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM items WHERE feed = ? LIMIT 1", (feed,)).fetchone() is not None
 
     @_guard
     def meta(self, key: str) -> str | None:
@@ -259,11 +362,27 @@ class Store:
     # -- writing ------------------------------------------------------------------------------------
 
     @_guard
-    def mark_rendered(self, key: str) -> None:
-        """The feed files now match the history, rendered with settings *key*."""
+    def adopt(self, feed: str, urls: Iterable[str]) -> bool:
+        """Give the history of the unnamed single feed to *feed*, when *feed* has none yet and reads
+        one of the same *urls*: a config moved from ``feed:`` to ``feeds:`` keeps its history."""
+        urls = list(urls)
+        marks = ",".join("?" * len(urls))
+        if not feed or self.has_items(feed) or not self.conn.execute(
+                f"SELECT 1 FROM sources WHERE feed = '' AND url IN ({marks}) LIMIT 1", urls).fetchone():
+            return False
         with self.transaction():
-            self._set_meta("render_pending", None)
-            self._set_meta("render_key", key)
+            for table in ("items", "presence", "sources", "labels"):
+                self.conn.execute(f"UPDATE {table} SET feed = ? WHERE feed = ''", (feed,))
+            for key in ("render_pending", "render_key"):
+                self.conn.execute("UPDATE meta SET key = ? WHERE key = ?", (f"{key}:{feed}", f"{key}:"))
+        return True
+
+    @_guard
+    def mark_rendered(self, feed: str, key: str) -> None:
+        """*feed*'s files now match the history, rendered with settings *key*."""
+        with self.transaction():
+            self._set_meta(f"render_pending:{feed}", None)
+            self._set_meta(f"render_key:{feed}", key)
 
     def _set_meta(self, key: str, value: str | None) -> None:
         if value is None:
@@ -297,107 +416,81 @@ class Store:
                 (_iso_utc(finished), outcome, exit_code, new, updated, gone, unchanged, message,
                  json.dumps(http, sort_keys=True) if http else None, run_id),
             )
+            for record in (http or {}).values():
+                self._note_source(record, finished)
+
+    def _note_source(self, record: dict, at: datetime) -> None:
+        """What a run's fetch of one source said, for `status`: a 304, or a failure in a row."""
+        feed, url, status = record.get("feed"), record.get("url"), record.get("status")
+        if feed is None or url is None:
+            return
+        self.conn.execute("INSERT OR IGNORE INTO sources (feed, url) VALUES (?, ?)", (feed, url))
+        if status == "failed":
+            self.conn.execute(
+                "UPDATE sources SET failed_at = ?, failure = ?, failures = failures + 1 WHERE feed = ? AND url = ?",
+                (_iso_utc(at), record.get("message"), feed, url))
+        else:
+            self.conn.execute("UPDATE sources SET checked_at = ?, status = ?, failures = 0 WHERE feed = ? AND url = ?",
+                              (_iso_utc(at), status, feed, url))
 
     @_guard
-    def save_source(self, url: str, state: SourceState, checked_at: datetime) -> None:
+    def save_source(self, feed: str, url: str, state: SourceState, checked_at: datetime, status: int = 200) -> None:
         """Remember a source's validators and body hash after a successful fetch (200 or 304)."""
         with self.transaction():
-            self._save_source(url, state, checked_at)
+            self._save_source(feed, url, state, checked_at, status)
 
-    def _save_source(self, url: str, state: SourceState, checked_at: datetime) -> None:
+    def _save_source(self, feed: str, url: str, state: SourceState, checked_at: datetime, status: int) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO sources (url, etag, last_modified, body_hash, fingerprint, final_url, lang, "
-            "checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (url, state.validators.etag, state.validators.last_modified, state.body_hash, state.fingerprint,
-             state.final_url, state.lang, _iso_utc(checked_at)),
+            "INSERT INTO sources (feed, url, etag, last_modified, body_hash, fingerprint, final_url, lang, checked_at, "
+            "status, failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (feed, url) DO UPDATE SET "
+            "etag = excluded.etag, last_modified = excluded.last_modified, body_hash = excluded.body_hash, "
+            "fingerprint = excluded.fingerprint, final_url = excluded.final_url, lang = excluded.lang, "
+            "checked_at = excluded.checked_at, status = excluded.status, failures = 0",
+            (feed, url, state.validators.etag, state.validators.last_modified, state.body_hash, state.fingerprint,
+             state.final_url, state.lang, _iso_utc(checked_at), status),
         )
 
     @_guard
-    def apply(self, new: Iterable[Item], updated: Iterable[Change], seen: Iterable[Item],
-              presence: dict[str, list[str]], sources: dict[str, tuple[str, str, str | None]],
-              source_states: dict[str, SourceState], now: datetime) -> tuple[list[StoredItem], list[StoredItem]]:
-        """Record one run's reading in one transaction and mark the feeds as due for rendering.
+    def save(self, plan: Plan, now: datetime, zones: dict[str, str]) -> None:
+        """Save one feed's decided *plan* in one transaction and mark the feed as due for rendering.
 
-        *new* and *updated* are written with their times; every item of *seen* (all read this run)
-        gets its last_seen and position; *presence* replaces the listed sources' presence;
-        *sources* maps each item id to (source URL, source zone, page language). Returns the stored
-        new and updated items.
+        *zones* maps each source URL to its time zone's name (kept with the item for writing its times).
         """
+        feed = plan.feed
         with self.transaction():
-            stored_new = []
-            # Bottom of the page first, so that when two items share a time the one above is later.
-            for item in sorted(new, key=lambda i: -i.position):
-                stored_new.append(self._insert(item, *sources[item.id], now))
-            stored_updated = []
-            for change in updated:
-                stored_updated.append(self._update(change, *sources[change.item.id], now))
             self.conn.executemany(
-                "UPDATE items SET last_seen = ?, position = ?, source = ? WHERE id = ?",
-                [(_iso_utc(now), item.position, sources[item.id][0], item.id) for item in seen],
+                f"INSERT OR REPLACE INTO items ({_WRITE_COLUMNS}) VALUES ({','.join('?' * _WRITE_COUNT)})",
+                [_row(s, zones[s.source]) for s in (*plan.new, *(u for u, _ in plan.updated))],
             )
-            for url, ids in presence.items():
-                self.conn.execute("DELETE FROM presence WHERE source = ?", (url,))
+            self.conn.executemany(
+                "UPDATE items SET last_seen = ?, position = ?, source = ? WHERE feed = ? AND id = ?",
+                [(_iso_utc(now), position, url, feed, item_id) for item_id, position, url in plan.seen],
+            )
+            for url, ids in plan.presence.items():
+                self.conn.execute("DELETE FROM presence WHERE feed = ? AND source = ?", (feed, url))
                 self.conn.executemany(
-                    "INSERT OR IGNORE INTO presence (source, item_id) VALUES (?, ?)", [(url, i) for i in ids]
+                    "INSERT OR IGNORE INTO presence (feed, source, item_id) VALUES (?, ?, ?)",
+                    [(feed, url, i) for i in ids],
                 )
-            for url, state in source_states.items():
-                self._save_source(url, state, now)
-            self._set_meta("render_pending", "1")
-        stored_new.sort(key=lambda s: s.position)
-        return stored_new, stored_updated
+            for url, state in plan.sources.items():
+                self._save_source(feed, url, state, now, 200)
+            self.conn.executemany("INSERT OR IGNORE INTO labels (feed, label, slug) VALUES (?, ?, ?)",
+                                  [(feed, label, slug) for label, slug in plan.labels.items()])
+            self._set_meta(f"render_pending:{feed}", "1")
 
-    def _free_updated(self, moment: datetime, item_id: str) -> datetime:
-        """*moment*, moved on by whole seconds until no other item has it as its updated time
-        (feed readers and validators expect every entry's updated to differ)."""
-        ts = int(moment.timestamp())
-        while self.conn.execute("SELECT 1 FROM items WHERE updated_ts = ? AND id <> ? LIMIT 1", (ts, item_id)).fetchone():
-            ts += 1
-        return datetime.fromtimestamp(ts, moment.tzinfo)
 
-    def _insert(self, item: Item, url: str, zone_name: str, lang: str | None, now: datetime) -> StoredItem:
-        from spfeed.normalise import zone
+_WRITE_COLUMNS = (
+    "feed, id, link, title, summary, label, kind, published, published_ts, dated, updated, updated_ts, zone, lang, "
+    "content_hash, first_seen, last_seen, changed_at, position, source"
+)
+_WRITE_COUNT = _WRITE_COLUMNS.count(",") + 1
 
-        tz = zone(zone_name)
-        published = item.published or now.astimezone(tz)
-        updated = self._free_updated(published.astimezone(tz), item.id)
-        stored = StoredItem(
-            id=item.id, link=item.link, title=item.title, summary=item.summary, label=item.label, kind=item.kind,
-            published=published, dated=item.published is not None, updated=updated, first_seen=now, last_seen=now,
-            changed_at=None, position=item.position, source=url, lang=lang,
-        )
-        self.conn.execute(
-            "INSERT INTO items (id, link, title, summary, label, kind, published, published_ts, dated, updated, "
-            "updated_ts, zone, lang, content_hash, first_seen, last_seen, changed_at, position, source) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-            (stored.id, stored.link, stored.title, stored.summary, stored.label, stored.kind,
-             published.isoformat(), int(published.timestamp()), int(stored.dated), updated.isoformat(),
-             int(updated.timestamp()), zone_name, lang, content_hash(stored), _iso_utc(now), _iso_utc(now),
-             stored.position, url),
-        )
-        return stored
 
-    def _update(self, change: Change, url: str, zone_name: str, lang: str | None, now: datetime) -> StoredItem:
-        from spfeed.normalise import zone
-
-        item, before = change.item, change.before
-        tz = zone(zone_name)
-        published = item.published or before.published
-        dated = item.published is not None or before.dated
-        updated = self._free_updated(max(published, now).astimezone(tz), item.id)
-        stored = StoredItem(
-            id=item.id, link=item.link, title=item.title, summary=item.summary, label=item.label, kind=item.kind,
-            published=published, dated=dated, updated=updated, first_seen=before.first_seen, last_seen=now,
-            changed_at=now, position=item.position, source=url, lang=lang,
-        )
-        self.conn.execute(
-            "UPDATE items SET link = ?, title = ?, summary = ?, label = ?, kind = ?, published = ?, published_ts = ?, "
-            "dated = ?, updated = ?, updated_ts = ?, zone = ?, lang = ?, content_hash = ?, last_seen = ?, "
-            "changed_at = ?, position = ?, source = ? WHERE id = ?",
-            (stored.link, stored.title, stored.summary, stored.label, stored.kind, published.isoformat(),
-             int(published.timestamp()), int(dated), updated.isoformat(), int(updated.timestamp()), zone_name, lang,
-             content_hash(stored), _iso_utc(now), _iso_utc(now), stored.position, url, stored.id),
-        )
-        return stored
+def _row(s: StoredItem, zone_name: str) -> tuple:
+    return (s.feed, s.id, s.link, s.title, s.summary, s.label, s.kind, s.published.isoformat(),
+            int(s.published.timestamp()), int(s.dated), s.updated.isoformat(), int(s.updated.timestamp()), zone_name,
+            s.lang, content_hash(s), _iso_utc(s.first_seen), _iso_utc(s.last_seen),
+            _iso_utc(s.changed_at) if s.changed_at else None, s.position, s.source)
 
 
 def _stored(row: tuple) -> StoredItem:
@@ -406,5 +499,5 @@ def _stored(row: tuple) -> StoredItem:
         id=row[0], link=row[1], title=row[2], summary=row[3], label=row[4], kind=row[5],
         published=parse(row[6]), dated=bool(row[7]), updated=parse(row[8]),
         first_seen=parse(row[10]), last_seen=parse(row[11]), changed_at=parse(row[12]) if row[12] else None,
-        position=row[13], source=row[14], lang=row[15],
+        position=row[13], source=row[14], lang=row[15], feed=row[16],
     )

@@ -142,11 +142,11 @@ def test_init_then_update_publishes_exactly_what_check_showed(capsys, tmp_path, 
     assert code == 0 and err == ""
     (tmp_path / "config.yaml").write_text(config_text, encoding="utf-8")
     config = parse(config_text, tmp_path / "config.yaml")
-    assert config.feed.link == url and config.sources[0].url == url
+    assert config.feeds[0].settings.link == url and config.sources[0].url == url
     shown = table_rows(cli(capsys, "check", url)[1])
     assert shown and all(date != "?" for date, _, _ in shown)
     update(config, now=clock)
-    atom = parse_feed(config.atom_path.read_bytes())
+    atom = parse_feed(config.feeds[0].path("atom").read_bytes())
     published = [(f"{e.published_parsed.tm_year:04}-{e.published_parsed.tm_mon:02}-{e.published_parsed.tm_mday:02}",
                   e.title, e.link) for e in atom.entries]
     # the feed lists by date; dates are noon in Zurich, so the UTC day is the page's day
@@ -157,16 +157,17 @@ def test_init_takes_the_feed_from_the_page(capsys, tmp_path, site):
     url = site.page("/resource/news", fixture_bytes("modern/ilo-2024.html"))
     out = cli(capsys, "init", url)[1]
     config = parse(out, tmp_path / "config.yaml")
-    assert config.feed.title == "News | International Labour Organization"
-    assert config.feed.author.name == "International Labour Organization"  # og:site_name
-    assert config.feed.language == "en" and config.feed.base_url == "https://feeds.example.org/spfeed/"
+    feed = config.feeds[0].settings
+    assert feed.title == "News | International Labour Organization"
+    assert feed.author.name == "International Labour Organization"  # og:site_name
+    assert feed.language == "en" and feed.base_url == "https://feeds.example.org/spfeed/"
     assert "# The URL of the folder where rss.xml and atom.xml are published: edit it to yours." in out
     assert config.sources[0].selectors == Selectors(**printed_entry(cli(capsys, "check", url)[1])["selectors"])
     titled = parse(cli(capsys, "init", url, "--feed-title", "Social protection: news")[1], tmp_path / "c.yaml")
-    assert titled.feed.title == "Social protection: news"
+    assert titled.feeds[0].settings.title == "Social protection: news"
     plain = site.page("/plain", fixture_bytes("modern/us-dates.html").replace(b"<title>Newsroom | Washington office</title>", b""))
     untitled = parse(cli(capsys, "init", plain)[1], tmp_path / "c.yaml")
-    assert untitled.feed.title == untitled.feed.author.name == "127.0.0.1"  # no <title>, no site name: the host
+    assert untitled.feeds[0].settings.title == untitled.feeds[0].settings.author.name == "127.0.0.1"  # no <title>, no site name: the host
 
 
 def test_init_of_a_page_without_a_listing_fails_in_one_line(capsys, site):

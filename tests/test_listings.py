@@ -14,9 +14,10 @@ from spfeed.config import load
 from spfeed.pipeline import backfill, update
 
 PAGES = sorted(f"{p.parent.name}/{p.name.removesuffix('.expected.json')}" for p in FIXTURES.glob("*/*.expected.json"))
-#: Pages whose dates need the normalise branch (relative, year-less, machine-readable only, date_order):
-#: expected to pass once it is merged.
-NEW_DATE_FORMS = pytest.mark.xfail(strict=False, reason="needs the normalise branch's dates and date_order")
+#: Pages whose dates are relative, year-less or in a date_order: the pipeline does not pass the
+#: moment seen and the source's date_order to normalise yet (to wire in pipeline.py); then they pass.
+NEEDS_SEEN_AND_ORDER = pytest.mark.xfail(strict=False, reason="pipeline.py does not yet call "
+                                         "normalise(raw, zone, seen=..., date_order=source.date_order)")
 
 
 def expected_of(name: str) -> dict:
@@ -27,7 +28,7 @@ def feeds(config):
     return parse_feed(config.feeds[0].path("rss").read_bytes()), parse_feed(config.feeds[0].path("atom").read_bytes())
 
 
-@pytest.mark.parametrize("name", [pytest.param(p, marks=NEW_DATE_FORMS) if expected_of(p).get("new_date_forms") else p
+@pytest.mark.parametrize("name", [pytest.param(p, marks=NEEDS_SEEN_AND_ORDER) if {"seen", "source"} & set(expected_of(p)) else p
                                   for p in PAGES])
 def test_every_fixture_page_comes_out_right_in_both_feeds(tmp_path, clock, name):
     expected = expected_of(name)

@@ -268,3 +268,26 @@ def parse_feed(data: bytes):
     parsed = feedparser.parse(data)
     assert not parsed.bozo, parsed.get("bozo_exception")
     return parsed
+
+
+#: Test modules whose tests run real spfeed processes, browsers or readers (slow; kept out of the
+#: second, time-zone pass of CI).
+_PROCESS_MODULES = {"test_faults", "test_files", "test_hostile_fetch", "test_scheduler", "test_readers", "test_systemd"}
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "process: runs real processes (spfeed, a browser, a reader)")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark the tests that start real processes, so a fast pass can leave them out (-m 'not process')."""
+    import inspect
+
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2]
+        try:
+            source = inspect.getsource(item.function)
+        except (OSError, TypeError):
+            source = ""
+        if module in _PROCESS_MODULES or "run_cli(" in source or "subprocess" in source or "chromium" in source:
+            item.add_marker(pytest.mark.process)

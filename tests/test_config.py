@@ -26,8 +26,8 @@ sources:
 def test_the_shipped_config_is_valid_and_points_at_the_live_page():
     config = load(REPO / "config.yaml")
     check_selectors(config)
-    assert config.sources[0].url == "https://www.ilo.org/secsoc/lang--en/index.htm"
-    assert config.sources[0].profile == "ilo"
+    assert config.feeds[0].sources[0].url == "https://www.ilo.org/secsoc/lang--en/index.htm"
+    assert config.feeds[0].sources[0].profile == "ilo"
     assert config.output.dir == REPO / "feeds"
 
 
@@ -38,7 +38,7 @@ def test_defaults(tmp_path):
     assert config.feeds[0].settings.atom_url == "https://feeds.example.org/secsoc/atom.xml"
     assert config.feeds[0].settings.description == "T" and config.feeds[0].settings.language is None
     assert config.feeds[0].settings.author.name == "ILO"
-    source = config.sources[0]
+    source = config.feeds[0].sources[0]
     assert (source.timezone, source.max_pages, source.min_items, source.selectors.item) == (
         "Europe/Zurich", 1, 1, ILO["item"])
     assert config.output.dir == tmp_path / "feeds" and config.feeds[0].output.max_items == 50
@@ -52,7 +52,7 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path):
     text = MINIMAL.replace("  - url: https://www.ilo.org/secsoc/lang--en/index.htm", "  - url: saved/page.html") + \
         "output:\n  dir: ../public\nstate:\n  path: data/s.sqlite\n"
     config = parse(text, tmp_path / "conf" / "config.yaml")
-    assert config.sources[0].url == (tmp_path / "conf" / "saved" / "page.html").as_uri()
+    assert config.feeds[0].sources[0].url == (tmp_path / "conf" / "saved" / "page.html").as_uri()
     assert config.output.dir == tmp_path / "public"
     assert config.state_path == tmp_path / "conf" / "data" / "s.sqlite"
 
@@ -171,7 +171,7 @@ def test_the_config_knows_every_date_order():
 
 def test_text_xml_allows_is_kept(tmp_path):
     text = MINIMAL.replace("  title: T", '  title: "Tab\\there, \\u00e9, \\u0085, \\U0001F600 and \\x7f!"')
-    assert parse(text, tmp_path / "c.yaml").feed.title == "Tab\there, \u00e9, \u0085, \U0001F600 and \x7f!"
+    assert parse(text, tmp_path / "c.yaml").feeds[0].settings.title == "Tab\there, \u00e9, \u0085, \U0001F600 and \x7f!"
 
 
 def test_a_config_string_xml_cannot_hold_exits_2_before_anything_runs(tmp_path, site, capsys):

@@ -2,6 +2,7 @@
 
 import os
 import sqlite3
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -114,7 +115,7 @@ def test_new_updated_and_gone_across_runs(tmp_path, site, clock):
     edited = entries[entry_id(2, site)]
     old = {e.id: e for e in first_atom.entries}[entry_id(2, site)]
     assert edited.summary == "Edited summary." and edited.published == old.published
-    assert edited.updated > old.updated and edited.updated.startswith(clock.now.astimezone().date().isoformat())
+    assert edited.updated > old.updated and edited.updated.startswith(clock.now.astimezone(ZoneInfo("Europe/Zurich")).date().isoformat())
     assert atom.feed.updated == edited.updated  # the feed's updated is its newest entry's
 
     # the same page again: nothing changes, not even a byte
@@ -235,3 +236,27 @@ def test_page_languages_become_language_tags(value, tag):
     from spfeed.pipeline import language_tag
 
     assert language_tag(value) == tag
+
+
+def test_a_relative_date_is_fixed_when_first_seen_and_never_drifts(tmp_path, site, clock):
+    url = site.page("/p", listing([entry(1, day="2 days ago"), entry(2, day="Yesterday")]))
+    config = config_for(tmp_path, url)
+    report = update(config, now=clock)  # 2026-11-27 08:00 UTC
+    assert {i.title: i.published.date().isoformat() for i in report.new} == {
+        "Report number 1": "2026-11-25", "Report number 2": "2026-11-26"}
+    before = feeds(config)
+    clock.advance(days=1)
+    site.page("/p", listing([entry(1, day="2 days ago"), entry(2, day="Yesterday"), entry(3)]))  # same words, a day on
+    report = update(config, now=clock)
+    assert [i.title for i in report.new] == ["Report number 3"] and not report.updated
+    entries = {e.title: e.published for e in parse_feed(feeds(config)[1]).entries}
+    assert entries["Report number 1"].startswith("2026-11-25") and entries["Report number 2"].startswith("2026-11-26")
+    assert before != feeds(config)
+
+
+def test_some_undated_items_are_reported_in_one_warning(tmp_path, site, clock):
+    url = site.page("/p", listing([entry(1), entry(2), entry(3, day="sometime")]))
+    report = update(config_for(tmp_path, url), now=clock)
+    assert not report.failures
+    assert [w for w in report.warnings if "no readable date" in w] == [
+        f"{url}: 1 of 3 items have no readable date (sources[0].selectors.date 'p.date'): published when first seen"]

@@ -94,7 +94,8 @@ def backfill(config: Config, max_pages: int | None = None, now: Clock = utc_now,
                     assert page is not None  # no validators sent, so never a 304
                     run_http[_http_key(feed, source)] = _http_record(feed, source, page)
                     state = SourceState(page.validators, _hash(page), fingerprint(source), page.final_url)
-                    readings.append(_read_pages(config, source, page, state, stop, limit, source.max_pages, progress))
+                    readings.append(_read_pages(config, source, page, state, stop, limit, source.max_pages, progress,
+                                                seen=now()))
                 except (FetchError, HealthError) as e:
                     run_http[_http_key(feed, source)] = _failure_record(feed, source, e)
                     failures.append(e)
@@ -147,7 +148,9 @@ def check(http: HttpSettings, sources: tuple[Source, ...], where: str) -> list[C
         assert page is not None
         text, _ = decode_html(page.body, page.charset)
         listing = extract(text, page.final_url, source.selectors, source.base_url, detect=source.detect)
-        pairs = tuple((raw, normalise(raw, source.timezone)) for raw in listing.items)
+        seen = utc_now()
+        pairs = tuple((raw, normalise(raw, source.timezone, seen=seen, date_order=source.date_order))
+                      for raw in listing.items)
         usable = [item for _, item in pairs if item is not None]
         results.append(Checked(source, page, listing, pairs, tuple(problems(source, listing, usable))))
     return results
@@ -306,16 +309,17 @@ def _read_source(config: Config, feed: FeedSpec, source: Source, store: Store, s
         if page.validators != known.validators:
             store.save_source(feed.name, source.url, state, started)
         return None
-    return _read_pages(config, source, page, state, stop, source.max_pages, source.max_pages)
+    return _read_pages(config, source, page, state, stop, source.max_pages, source.max_pages, seen=started)
 
 
 def _read_pages(config: Config, source: Source, first: Page, state: SourceState, stop: threading.Event | None,
-                max_pages: int, listed_pages: int, progress: Progress | None = None) -> _Reading:
+                max_pages: int, listed_pages: int, progress: Progress | None = None,
+                seen: datetime | None = None) -> _Reading:
     """The items of *source*'s listing from its *first* page on, following the next link up to
-    *max_pages*; items of the first *listed_pages* pages count as listed."""
+    *max_pages*; items of the first *listed_pages* pages count as listed. *seen* is the run's
+    moment, what relative dates ("2 days ago") are read against."""
     from spfeed.extract import check_source_selectors, decode_html, extract
     from spfeed.health import problems
-    from spfeed.normalise import normalise
 
     check_source_selectors(source, str(config.path))
     items: list[Item] = []
@@ -326,7 +330,8 @@ def _read_pages(config: Config, source: Source, first: Page, state: SourceState,
     for number in range(1, max_pages + 1):
         text, _ = decode_html(page.body, page.charset)
         listing = extract(text, page.final_url, source.selectors, source.base_url, detect=source.detect)
-        valid = [item for raw in listing.items if (item := normalise(raw, source.timezone)) is not None]
+        valid, notes, skipped = _normalised(listing, source, page.final_url, seen)
+        warnings.extend(notes)
         if number == 1:
             lang = listing.lang
             trouble = problems(source, listing, valid)
@@ -341,7 +346,6 @@ def _read_pages(config: Config, source: Source, first: Page, state: SourceState,
         elif not valid:
             warnings.append(f"{page.final_url}: page {number} of the listing has no items; stopped there")
             break
-        skipped = len(listing.items) - len(valid)
         if skipped:
             warnings.append(f"{page.final_url}: skipped {skipped} of {len(listing.items)} items without a title or web link")
         items.extend(replace(item, position=len(items) + i) for i, item in enumerate(valid))
@@ -362,6 +366,25 @@ def _read_pages(config: Config, source: Source, first: Page, state: SourceState,
         visited.update((next_page.url, next_page.final_url))
         page = next_page
     return _Reading(source, items, listed, replace(state, lang=lang), warnings)
+
+
+def _normalised(listing: Listing, source: Source, where: str,
+                seen: datetime | None) -> tuple[list[Item], list[str], int]:
+    """The usable items of one page, warnings for what was set aside or could not be dated, and
+    how many blocks lacked a title or a web link."""
+    from spfeed.normalise import SKIP_NO_LINK, SKIP_NO_TITLE, normalise_or_reason, warnings_for
+
+    results = [normalise_or_reason(raw, source.timezone, seen=seen, date_order=source.date_order)
+               for raw in listing.items]
+    valid = [r.item for r in results if r.item is not None]
+    notes = warnings_for(results, where)
+    undated = sum(1 for item in valid if item.published is None)
+    if 0 < undated < len(valid):
+        selector = (f"{source.key}.selectors.date {source.selectors.date!r}" if source.selectors.date and
+                    not listing.detected_as else "generic detection's date")
+        notes.append(f"{where}: {undated} of {len(valid)} items have no readable date ({selector}): "
+                     "published when first seen")
+    return valid, notes, sum(1 for r in results if r.skipped in (SKIP_NO_TITLE, SKIP_NO_LINK))
 
 
 def _pause(seconds: float, stop: threading.Event | None) -> None:

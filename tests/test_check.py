@@ -135,7 +135,8 @@ def test_the_selectors_init_writes_read_every_fixture_page(capsys, tmp_path, nam
     assert as_expected(listing, expected) == wanted(expected)
 
 
-@pytest.mark.parametrize("name", ["modern/ilo-2024", "modern/data-href", "variants/generic", "ilo/secsoc-home"])
+@pytest.mark.parametrize("name", ["modern/ilo-2024", "modern/data-href", "modern/us-dates", "variants/generic",
+                                  "ilo/secsoc-home"])
 def test_init_then_update_publishes_exactly_what_check_showed(capsys, tmp_path, site, clock, name):
     url = site.page("/listing", fixture_bytes(f"{name}.html"))
     code, config_text, err = cli(capsys, "init", url)
@@ -175,3 +176,16 @@ def test_init_of_a_page_without_a_listing_fails_in_one_line(capsys, site):
     code, out, err = cli(capsys, "init", url)
     assert code == 3 and out == ""
     assert err.startswith(f"spfeed: error: {url}: found no listing on the page") and err.count("\n") == 1
+
+
+def test_check_and_init_read_numeric_dates_in_the_order_the_page_shows(capsys, tmp_path, site):
+    url = site.page("/washington/news", fixture_bytes("modern/us-dates.html"))
+    out = cli(capsys, "check", url)[1]
+    assert printed_entry(out)["date_order"] == "MDY"
+    assert [date for date, _, _ in table_rows(out)] == ["2026-11-28", "2026-11-05", "2026-10-13"]
+    config = parse(cli(capsys, "init", url)[1], tmp_path / "config.yaml")
+    assert config.sources[0].date_order == "MDY"
+    # a page in the config keeps the config's order, whatever it shows
+    (tmp_path / "config.yaml").write_text(cli(capsys, "init", url)[1].replace("  date_order: MDY\n", ""))
+    out = cli(capsys, "check", url)[1]
+    assert "date_order" not in printed_entry(out) and table_rows(out)[1][0] == "2026-05-11"

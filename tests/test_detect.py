@@ -3,7 +3,7 @@
 import pytest
 
 from spfeed.config import Selectors
-from spfeed.detect import detect
+from spfeed.detect import date_order, detect
 from spfeed.extract import parse, read_listing
 
 BASE = "https://www.ilo.org/en/news"
@@ -146,3 +146,16 @@ def test_detection_is_linear_in_the_number_of_blocks():
     fixed cost of choosing selectors). Comparing the blocks pairwise would cost 100x."""
     small, large = calls(200), calls(2000)
     assert large <= 10.5 * small, (small, large)
+
+
+@pytest.mark.parametrize("lines, order", [
+    (["11/28/2026", "11/05/2026"], "MDY"),
+    (["28/11/2026", "05/11/2026"], "DMY"),
+    (["28.11.2026"], "DMY"),
+    (["2026/11/28"], "YMD"),
+    (["11/05/2026", "10/04/2026"], None),  # nothing over 12: the page does not say
+    (["11/28/2026", "28/11/2026"], None),  # contradicting
+    (["16 June 2022", None], None),
+])
+def test_the_date_order_a_page_shows(lines, order):
+    assert date_order(lines) == order

@@ -14,12 +14,6 @@ from spfeed.config import load
 from spfeed.pipeline import backfill, update
 
 PAGES = sorted(f"{p.parent.name}/{p.name.removesuffix('.expected.json')}" for p in FIXTURES.glob("*/*.expected.json"))
-#: Pages whose dates are relative, year-less or in a date_order: the pipeline does not pass the
-#: moment seen and the source's date_order to normalise yet (to wire in pipeline.py); then they pass.
-NEEDS_SEEN_AND_ORDER = pytest.mark.xfail(strict=False, reason="pipeline.py does not yet call "
-                                         "normalise(raw, zone, seen=..., date_order=source.date_order)")
-
-
 def expected_of(name: str) -> dict:
     return json.loads((FIXTURES / f"{name}.expected.json").read_text(encoding="utf-8"))
 
@@ -28,8 +22,7 @@ def feeds(config):
     return parse_feed(config.feeds[0].path("rss").read_bytes()), parse_feed(config.feeds[0].path("atom").read_bytes())
 
 
-@pytest.mark.parametrize("name", [pytest.param(p, marks=NEEDS_SEEN_AND_ORDER) if {"seen", "source"} & set(expected_of(p)) else p
-                                  for p in PAGES])
+@pytest.mark.parametrize("name", PAGES)
 def test_every_fixture_page_comes_out_right_in_both_feeds(tmp_path, clock, name):
     expected = expected_of(name)
     if "seen" in expected:  # relative and year-less dates read against the moment the page was seen

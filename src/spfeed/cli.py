@@ -188,6 +188,7 @@ def _check(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from spfeed import config as config_module
+    from spfeed.detect import date_order
     from spfeed.extract import decode_html, read_listing
     from spfeed.pipeline import check
 
@@ -203,7 +204,11 @@ def _check(args: argparse.Namespace) -> int:
     sources = config_module.sources_to_check(config, args.url, args.profile, args.select, Path.cwd(), args.base_url)
     http = replace(config.http if config else config_module.HttpSettings(), retries=args.retries)
     results = check(http, sources, str(path) if config else "--select")
-    for result in results:
+    for i, result in enumerate(results):
+        order = date_order(raw.date_text for raw in result.listing.items)
+        if result.source.key == "check" and order and order != result.source.date_order and not _configured(
+                config, result.source):  # a new page: read its dates in the order they show
+            result = results[i] = check(http, (replace(result.source, date_order=order),), "--select")[0]
         text, _ = decode_html(result.page.body, result.page.charset)
         _, used = read_listing(text, result.page.final_url, result.source.selectors, result.source.base_url,
                                detect=result.source.detect)
@@ -211,9 +216,17 @@ def _check(args: argparse.Namespace) -> int:
     return max((HealthError.exit_code if r.problems else 0 for r in results), default=0)
 
 
+def _configured(config, source) -> bool:
+    """Whether *source* reads a page the config already has (its settings are then the config's)."""
+    return config is not None and any(s.url == source.url for s in config.sources)
+
+
 def _init(args: argparse.Namespace) -> int:
     """`spfeed init URL`: a complete, commented config.yaml for the page on stdout."""
+    from dataclasses import replace
+
     from spfeed import config as config_module
+    from spfeed.detect import date_order
     from spfeed.extract import check_source_selectors, decode_html, read_listing
     from spfeed.fetch import fetch
     from spfeed.output import init_config
@@ -224,6 +237,7 @@ def _init(args: argparse.Namespace) -> int:
     assert page is not None
     text, _ = decode_html(page.body, page.charset)
     listing, used = read_listing(text, page.final_url, source.selectors, source.base_url, detect=True)
+    source = replace(source, date_order=date_order(raw.date_text for raw in listing.items) or source.date_order)
     if not listing.items:
         raise HealthError(f"{source.url}: found no listing on the page (no repeated blocks with a link and a date, "
                           "no structured data): try spfeed check URL --select item=CSS")

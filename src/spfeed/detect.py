@@ -439,6 +439,28 @@ def _microdata_selectors(blocks: list[Tag], base: str) -> dict[str, str | None]:
             "label": prop("articleSection", "keywords"), "summary": prop("description")}
 
 
+# -- date order --------------------------------------------------------------------------------
+
+
+_SLASHED = re.compile(r"(?<!\d)(\d{1,4})[./-](\d{1,2})[./-](\d{1,4})(?!\d)")
+
+
+def date_order(date_lines: Iterable[str | None]) -> str | None:
+    """The order of the numeric dates in *date_lines* when they show it: "YMD" for 2026/11/28,
+    "MDY" when a second number is over 12 (11/28/2026), "DMY" when a first one is; else None."""
+    orders = set()
+    for line in date_lines:
+        for m in _SLASHED.finditer(line or ""):
+            a, b, c = (int(g) for g in m.groups())
+            if len(m.group(1)) == 4:
+                orders.add("YMD")
+            elif len(m.group(3)) == 4 and b > 12 >= a:
+                orders.add("MDY")
+            elif len(m.group(3)) == 4 and a > 12 >= b:
+                orders.add("DMY")
+    return orders.pop() if len(orders) == 1 else None
+
+
 # -- pagination ----------------------------------------------------------------------------------
 
 

@@ -166,6 +166,8 @@ def source_entry(source: Source, selectors: Selectors, base_url_needed: bool = F
     entry: dict = {"url": source.url,
                    "selectors": {k: v for k, v in vars(selectors).items() if v is not None}}
     entry["timezone"] = source.timezone
+    if source.date_order != "DMY":
+        entry["date_order"] = source.date_order
     if source.base_url:
         entry["base_url"] = source.base_url
     text = yaml.safe_dump({"sources": [entry]}, sort_keys=False, allow_unicode=True, width=1000)

@@ -5,8 +5,6 @@ import logging
 import re
 import socket
 import textwrap
-from datetime import timezone
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml

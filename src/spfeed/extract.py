@@ -179,7 +179,7 @@ def _enrich(items: list[RawItem], entries: dict) -> list[RawItem]:
     return enriched
 
 
-def _json_ld_items(soup: BeautifulSoup, blocks: list[Tag], base: str) -> list[RawItem]:
+def _json_ld_items(blocks: list[Tag], base: str) -> list[RawItem]:
     """The items a listing of JSON-LD ``<script>`` blocks describes."""
     from spfeed.structured import json_ld_entries
 
@@ -228,7 +228,7 @@ def read_listing(text: str, url: str, selectors: Selectors, base_url: str | None
             blocks = soup.select(found.item)
     counts = dict.fromkeys(("title", "link", "label", "date", "summary"), 0)
     if blocks and all(b.name == "script" and (b.get("type") or "").strip() == "application/ld+json" for b in blocks):
-        items = _json_ld_items(soup, blocks, base)
+        items = _json_ld_items(blocks, base)
         for item in items:
             for key, value in (("title", item.title), ("link", item.link), ("label", item.label),
                                ("date", item.date_value), ("summary", item.summary)):

@@ -31,6 +31,7 @@ class Reply:
     """One scripted answer of the test server."""
 
     status: int = 200
+    reason: str | None = None  #: the status line's reason phrase (default: the standard one)
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str | None = "text/html; charset=utf-8"
@@ -54,12 +55,13 @@ class Seen:
 
 
 class Site:
-    """A threaded HTTP server on 127.0.0.1; ``site.route(path, reply, ...)`` scripts its answers.
+    """A threaded HTTP server on 127.0.0.1 (or *host*; behind TLS with an ``ssl.SSLContext`` *tls*);
+    ``site.route(path, reply, ...)`` scripts its answers.
 
     Several replies for one path are given in turn, the last one repeated.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", tls=None) -> None:
         self.routes: dict[str, list[Reply]] = {}
         self.requests: list[Seen] = []
         self.lock = threading.Lock()
@@ -80,13 +82,17 @@ class Site:
             def handle_error(self, request, client_address) -> None:  # clients that hang up are expected
                 pass
 
-        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server = Server((host, 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        host, port = self.server.server_address[:2]
+        return f"{self.scheme}://{host}:{port}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -135,7 +141,7 @@ class Site:
             handler.end_headers()
             return
         body = gzip.compress(reply.body) if reply.gzip else reply.body
-        handler.send_response(reply.status)
+        handler.send_response(reply.status, reply.reason)
         if reply.content_type:
             handler.send_header("Content-Type", reply.content_type)
         if reply.gzip:

@@ -197,26 +197,6 @@ def test_page_base(head, url, configured, expected):
     assert page_base(parse(f"<html><head>{head}</head><body></body></html>"), url, configured) == expected
 
 
-@pytest.mark.parametrize("body, header, text, codec", [
-    ("<p>Caf\u00e9</p>".encode(), None, "<p>Café</p>", "utf-8"),
-    ("<p>Caf\u00e9</p>".encode("cp1252"), None, "<p>Café</p>", "cp1252"),
-    ('<meta charset="windows-1252"><p>\u2019</p>'.encode("cp1252"), None, '<meta charset="windows-1252"><p>\u2019</p>', "cp1252"),
-    ('<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"><p>\u2019</p>'.encode("cp1252"), None,
-     '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"><p>\u2019</p>', "cp1252"),
-    ("<p>\u00e9</p>".encode("cp1252"), "ISO-8859-1", "<p>é</p>", "cp1252"),
-    # the header wins over <meta>
-    ('<meta charset="utf-8"><p>\u00e9</p>'.encode("cp1252"), "windows-1252", '<meta charset="utf-8"><p>é</p>', "cp1252"),
-    # a wrong declaration: says UTF-8, is windows-1252
-    ("<p>\u00e9t\u00e9 \u2013</p>".encode("cp1252"), "utf-8", "<p>été –</p>", "cp1252"),
-    # a wrong declaration: says latin-1, is UTF-8
-    ("<p>\u00e9t\u00e9 \u2013</p>".encode(), "iso-8859-1", "<p>été –</p>", "utf-8"),
-    ("\ufeff<p>\u00e9</p>".encode(), "iso-8859-1", "<p>é</p>", "utf-8"),
-    ("<p>x</p>".encode(), "no-such-charset", "<p>x</p>", "utf-8"),
-])
-def test_decode_html(body, header, text, codec):
-    assert decode_html(body, header) == (text, codec)
-
-
 def test_text_of_nothing_is_none():
     assert text_of(None) is None
     assert text_of(parse("<p> \u00a0 </p>").p) is None

@@ -180,3 +180,99 @@ def test_bad_saved_pages(tmp_path, content, message):
         path.write_bytes(content)
     with pytest.raises(FetchError, match=message):
         fetch(path.as_uri(), FAST)
+
+
+# -- where fetch may connect ---------------------------------------------------------------------
+
+from spfeed.fetch import host_of, is_private, may_follow, reachable_hosts  # noqa: E402
+
+
+@pytest.mark.parametrize("address, private", [
+    ("127.0.0.1", True), ("127.0.0.2", True), ("::1", True),  # loopback
+    ("10.1.2.3", True), ("172.16.0.1", True), ("192.168.1.1", True), ("fd12::1", True),  # private
+    ("169.254.169.254", True), ("fd00:ec2::254", True), ("fe80::1%eth0", True),  # metadata, link-local
+    ("224.0.0.1", True), ("239.255.255.250", True), ("ff02::1", True),  # multicast
+    ("0.0.0.0", True), ("::", True), ("240.0.0.1", True), ("100.64.0.1", True),  # unspecified, reserved, CGNAT
+    ("::ffff:127.0.0.1", True), ("::ffff:10.0.0.1", True),  # IPv4-mapped
+    ("93.184.215.14", False), ("2606:4700::6810:84e5", False), ("::ffff:8.8.8.8", False),  # the internet
+])
+def test_is_private(address, private):
+    assert is_private(address) is private
+
+
+@pytest.mark.parametrize("url, host", [
+    ("https://www.ILO.org./secsoc/", "www.ilo.org"),
+    ("http://127.0.0.2:8080/p", "127.0.0.2"),
+    ("http://[::1]:80/", "::1"),
+    ("file:///tmp/page.html", ""),
+    ("javascript:alert(1)", ""),
+])
+def test_host_of(url, host):
+    assert host_of(url) == host
+
+
+HOSTS = reachable_hosts("https://www.ilo.org/a", "https://ilo.org/b", None, ("webapps.ilo.org",))
+
+
+@pytest.mark.parametrize("url, hosts, followed", [
+    ("https://www.ilo.org/p2", HOSTS, True),  # the source's host
+    ("http://ilo.org/p2", HOSTS, True),  # the host it was redirected to
+    ("https://webapps.ilo.org/p2", HOSTS, True),  # listed in allow_hosts
+    ("https://evil.example/p2", HOSTS, False),
+    ("https://www.ilo.org.evil.example/p2", HOSTS, False),
+    ("file:///etc/passwd", HOSTS, False),  # a web page never leads to a local file
+    ("javascript:alert(1)", HOSTS, False),
+    # a saved page: its own folder, and its base_url's host
+    ("file:///srv/saved/page2.html", reachable_hosts("file:///srv/saved/page.html", "file:///srv/saved/page.html",
+                                                     "https://www.ilo.org/secsoc/"), True),
+    ("https://www.ilo.org/p2", reachable_hosts("file:///srv/saved/page.html", "file:///srv/saved/page.html",
+                                               "https://www.ilo.org/secsoc/"), True),
+    ("https://evil.example/p2", reachable_hosts("file:///srv/saved/page.html", "file:///srv/saved/page.html",
+                                                "https://www.ilo.org/secsoc/"), False),
+])
+def test_may_follow(url, hosts, followed):
+    assert may_follow(url, hosts) is followed
+
+
+def test_redirects_of_a_next_page_stay_on_its_hosts(site):
+    url = site.route("/p2", Reply(status=302, headers={"Location": site.url("/p3").replace("127.0.0.1", "localhost")}))
+    with pytest.raises(FetchError, match=r"/p2: redirected to http://localhost:\d+/p3, on another host \(localhost\)"):
+        fetch(url, FAST, hosts=frozenset({"127.0.0.1"}))
+    assert site.hits("/p3") == []
+
+
+def test_a_redirect_to_another_private_address_is_refused_and_not_retried(site):
+    url = site.route("/p", Reply(status=302, headers={"Location": "http://127.0.0.2:9/p"}))
+    with pytest.raises(FetchError, match=r"/p: refused to connect to 127.0.0.2 \(a private address; "
+                                         r"set http.allow_private: true to allow it\)$"):
+        fetch(url, FAST)
+    assert len(site.hits("/p")) == 1
+
+
+def test_a_loopback_page_read_for_another_source_is_refused(site):
+    url = site.route("/p", Reply(body=HTML))
+    with pytest.raises(FetchError, match="refused to connect to 127.0.0.1"):
+        fetch(url, FAST, origin="http://192.0.2.1/")  # a next page of a source on another (public) address
+    assert site.hits("/p") == []
+    assert fetch(url, HttpSettings(timeout=2, retries=0, allow_private=True), origin="http://192.0.2.1/").body == HTML
+
+
+def test_no_netrc_and_no_authorization(site, tmp_path, monkeypatch):
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login spfeed password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NETRC", str(netrc))
+    url = site.route("/p", Reply(body=HTML))
+    assert fetch(url, FAST).body == HTML
+    assert "Authorization" not in site.hits("/p")[0].headers
+
+
+def test_requests_is_imported_only_to_fetch():
+    import subprocess
+    import sys
+
+    code = ("import sys, spfeed.pipeline, spfeed.fetch, spfeed.encoding; "
+            "print(sorted(m for m in ('requests', 'urllib3') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

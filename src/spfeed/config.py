@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from spfeed import __version__
+from spfeed.announce.settings import NotifySettings, parse_hubs, parse_notify
 from spfeed.errors import ConfigError
 from spfeed.model import FILES, Author
 from spfeed.profiles import PROFILES, SELECTOR_KEYS
@@ -76,6 +77,7 @@ class Source:
     page_delay: float = 2.0  #: seconds between two pages of one listing (politeness)
     detect: bool = True  #: try generic detection when the selectors find nothing
     date_order: str = "DMY"  #: how slashed dates read: DMY (03/04 is 3 April), MDY (4 March) or YMD
+    allow_hosts: tuple[str, ...] = ()  #: other hosts its next links and redirects may reach
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class HttpSettings:
     max_bytes: int = 5_000_000  #: cap on the (decompressed) body
     user_agent: str = DEFAULT_USER_AGENT
     backoff: float = 1.0  #: first retry delay in seconds; doubles each time
+    allow_private: bool = False  #: may connect to private, loopback and link-local addresses
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ class Config:
     schedule_cron: str
     schedule_every: str | None
     http: HttpSettings = field(default_factory=HttpSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     @property
     def sources(self) -> tuple[Source, ...]:
@@ -188,6 +192,8 @@ OUTPUT_KEYS = ("dir", "max_items", "formats", "by_label")
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 #: How a source's slashed dates read (as spfeed.dates.DATE_ORDERS, kept here off the cheap path).
 DATE_ORDERS = ("DMY", "MDY", "YMD")
+#: A host name or an IP address as allow_hosts lists them (IPv6 in brackets or bare).
+_HOST = re.compile(r"[A-Za-z0-9._-]+\.?|\[?[0-9A-Fa-f:.]+\]?")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 
 
@@ -275,7 +281,7 @@ class _Reader:
     def config(self, data: Any) -> Config:
         if data is None:
             raise self.fail("", "the config file is empty")
-        top = self.table(data, "", ("feed", "sources", "feeds", "output", "state", "schedule", "http"))
+        top = self.table(data, "", ("feed", "sources", "feeds", "output", "state", "schedule", "http", "notify"))
         state = self.table(top.get("state"), "state", ("path", "lock_timeout"))
         schedule = self.table(top.get("schedule"), "schedule", ("cron", "every"))
         every = self.string(schedule, "every", "schedule")
@@ -316,6 +322,7 @@ class _Reader:
             schedule_cron=self.string(schedule, "cron", "schedule", default=DEFAULT_CRON) or DEFAULT_CRON,
             schedule_every=every,
             http=self.http(top.get("http")),
+            notify=parse_notify(top.get("notify"), self.fail),
         )
 
     def output(self, table: dict, key: str, base: OutputSettings) -> OutputSettings:
@@ -398,9 +405,6 @@ class _Reader:
         language = self.string(feed, "language", key)
         if language is not None and not LANGUAGE_TAG.fullmatch(language):
             raise self.fail(f"{key}.language", f"expected a language tag such as en or fr-CH, got {language!r}")
-        hubs = feed.get("hubs") or []
-        if not isinstance(hubs, list):
-            raise self.fail(f"{key}.hubs", f"expected a list of hub URLs, got {_kind(hubs)}")
         return FeedSettings(
             title=title,
             link=self.url(feed, "link", key, required=True) or "",
@@ -408,7 +412,7 @@ class _Reader:
             author=self.author(feed.get("author"), f"{key}.author"),
             description=self.string(feed, "description", key, default=title) or title,
             language=language,
-            hubs=tuple(self.url({"hub": hub}, "hub", f"{key}.hubs[{i}]") or "" for i, hub in enumerate(hubs)),
+            hubs=parse_hubs(feed.get("hubs"), self.fail, f"{key}.hubs"),
         )
 
     def author(self, value: Any, key: str) -> Author:
@@ -438,7 +442,7 @@ class _Reader:
     def source(self, value: Any, key: str) -> Source:
         src = self.table(value, key, (
             "url", "profile", "selectors", "timezone", "base_url", "max_pages", "min_items",
-            "min_dated_share", "page_delay", "detect", "date_order",
+            "min_dated_share", "page_delay", "detect", "date_order", "allow_hosts",
         ))
         url = self.string(src, "url", key, required=True)
         assert url is not None
@@ -469,7 +473,24 @@ class _Reader:
             page_delay=float(self.number(src, "page_delay", key, 2.0, maximum=600)),
             detect=self.boolean(src, "detect", key, True),
             date_order=date_order,
+            allow_hosts=self.hosts(src, "allow_hosts", key),
         )
+
+    def hosts(self, table: dict, name: str, key: str) -> tuple[str, ...]:
+        """A list of host names (``www.ilo.org``, ``127.0.0.2``), lower-case, without a trailing dot."""
+        value = table.get(name)
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.fail(f"{key}.{name}", f"expected a list of host names, got {_kind(value)}")
+        hosts = []
+        for i, host in enumerate(value):
+            where = f"{key}.{name}[{i}]"
+            if not isinstance(host, str) or not _HOST.fullmatch(host.strip()):
+                raise self.fail(where, f"expected a host name such as www.ilo.org (no scheme, port or path), "
+                                       f"got {_kind(host)}")
+            hosts.append(host.strip().lower().rstrip(".").strip("[]"))
+        return tuple(hosts)
 
     def source_url(self, value: str, key: str) -> str:
         """An http(s) URL as is; a file: URL or a local path becomes an absolute file: URL."""
@@ -489,13 +510,14 @@ class _Reader:
         return (self.folder / local).resolve().as_uri()
 
     def http(self, value: Any) -> HttpSettings:
-        http = self.table(value, "http", ("timeout", "retries", "max_bytes", "user_agent", "backoff"))
+        http = self.table(value, "http", ("timeout", "retries", "max_bytes", "user_agent", "backoff", "allow_private"))
         return HttpSettings(
             timeout=float(self.number(http, "timeout", "http", 30.0, minimum=0.1, maximum=600)),
             retries=self.number(http, "retries", "http", 3, integer=True, maximum=10),
             max_bytes=self.number(http, "max_bytes", "http", 5_000_000, integer=True, minimum=1024),
             user_agent=self.string(http, "user_agent", "http", default=DEFAULT_USER_AGENT) or DEFAULT_USER_AGENT,
             backoff=float(self.number(http, "backoff", "http", 1.0, maximum=300)),
+            allow_private=self.boolean(http, "allow_private", "http", False),
         )
 
 

@@ -6,14 +6,13 @@ unchanged page never reaches.
 
 from __future__ import annotations
 
-import codecs
-import re
 import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from spfeed.config import Config, Selectors, Source
+from spfeed.encoding import decode_html  # noqa: F401 - where the pipeline and older callers find it
 from spfeed.errors import ConfigError
 from spfeed.html import ISO_DATE, attribute, bad_attribute, machine_date, resolve, split_attribute, text_of
 from spfeed.model import Listing, RawItem
@@ -21,52 +20,6 @@ from spfeed.model import Listing, RawItem
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, Tag
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
-_SINGLE_BYTE = frozenset({"cp1252", "latin_1", "iso8859-1", "ascii", "iso8859-15"})
-
-
-# -- decoding ------------------------------------------------------------------------------------
-
-
-def _codec(name: str | None) -> str | None:
-    """Python's name for an HTML charset label; latin-1 and ASCII mean windows-1252, as browsers read them."""
-    if not name:
-        return None
-    try:
-        codec = codecs.lookup(name.strip().strip("\"'")).name
-    except LookupError:
-        return None
-    return "cp1252" if codec in ("latin-1", "iso8859-1", "ascii") else codec
-
-
-def declared_charset(body: bytes) -> str | None:
-    """The charset a page declares in a <meta> tag within its first 4 KB (raw label)."""
-    m = _META_CHARSET.search(body[:4096])
-    return m.group(1).decode("ascii", "replace") if m else None
-
-
-def decode_html(body: bytes, header_charset: str | None = None) -> tuple[str, str]:
-    """The page's text and the codec used: BOM, then the HTTP header, then <meta charset>, then UTF-8.
-
-    A page that declares a single-byte charset but is valid UTF-8 with non-ASCII text is read as
-    UTF-8 (a mislabelled page; the reverse cannot decode). Bytes that fit no codec become U+FFFD.
-    """
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
-        if body.startswith(bom):
-            return body.decode(codec, "replace").lstrip("\ufeff"), codec
-    declared = [c for c in (_codec(header_charset), _codec(declared_charset(body))) if c]
-    candidates = []
-    for codec in declared:
-        if codec in ("cp1252", "iso8859-15") and not body.isascii():
-            candidates.append("utf-8")
-        candidates.append(codec)
-    candidates += ["utf-8", "cp1252"]
-    for codec in candidates:
-        try:
-            return body.decode(codec), codec
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return body.decode("cp1252", "replace"), "cp1252"
 
 
 # -- extraction ----------------------------------------------------------------------------------

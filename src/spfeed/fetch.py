@@ -1,22 +1,30 @@
 """Read a listing page: the only network code. Conditional GET, retries with backoff, an overall
 deadline, a size cap on the decompressed body, and a truthful User-Agent. ``file:`` URLs read a
 saved copy of the page instead.
+
+Nothing from the network is trusted: spfeed connects to no private, loopback, link-local or
+metadata address (checked on the socket actually connected, so DNS rebinding does not get round
+it) except those of the configured source's own host; redirects of a next page stay on the hosts
+it may reach; no credentials are sent that the config did not give (no ``~/.netrc``), while the
+environment's proxies and CA bundle still apply; server text in messages goes through
+:func:`spfeed.errors.printable`. ``requests`` is imported only when something is fetched.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import os
+import socket
 import threading
 import time
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import urlsplit
-
-import requests
-import urllib3
+from urllib.parse import urljoin, urlsplit
 
 from spfeed.config import HttpSettings
-from spfeed.errors import FetchError, Interrupted
+from spfeed.errors import FetchError, Interrupted, printable
 from spfeed.model import Page, Validators
 
 log = logging.getLogger(__name__)
@@ -25,6 +33,170 @@ log = logging.getLogger(__name__)
 MAX_RETRY_AFTER = 300.0
 _RETRY_STATUS = frozenset({408, 429}) | frozenset(range(500, 600))
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
+MAX_REDIRECTS = 10
+#: Cloud metadata services; link-local and unique-local anyway, named here to be plain about them.
+METADATA_ADDRESSES = frozenset({"169.254.169.254", "fd00:ec2::254"})
+
+
+# -- where spfeed may connect --------------------------------------------------------------------
+
+
+def is_private(address: str) -> bool:
+    """True for an address spfeed does not connect to by default: loopback, private, link-local,
+    multicast, reserved, unspecified, shared (CGNAT) and cloud metadata addresses."""
+    ip = ipaddress.ip_address(_normal(address))
+    return not ip.is_global or ip.is_multicast or str(ip) in METADATA_ADDRESSES
+
+
+def host_of(url: str) -> str:
+    """The host of an http(s) URL, lower-case, without a trailing dot; "" for any other URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return ""
+    try:
+        return (parts.hostname or "").rstrip(".")
+    except ValueError:
+        return ""
+
+
+def reachable_hosts(source_url: str, final_url: str, base_url: str | None = None,
+                    allow_hosts: tuple[str, ...] = ()) -> frozenset[str]:
+    """The hosts a source's next links and their redirects may reach: the configured URL's, the
+    host its first page came from after redirects, its ``base_url``'s, and ``allow_hosts``."""
+    hosts = {host_of(u) for u in (source_url, final_url, base_url or "")} | set(allow_hosts)
+    if urlsplit(source_url).scheme == "file":
+        hosts.add("file:")  # a saved page's next links may be saved pages too
+    return frozenset(hosts - {""})
+
+
+def may_follow(url: str, hosts: frozenset[str]) -> bool:
+    """Whether a next link to *url* stays within *hosts* (see :func:`reachable_hosts`)."""
+    if urlsplit(url).scheme == "file":
+        return "file:" in hosts
+    host = host_of(url)
+    return bool(host) and host in hosts
+
+
+class _Refused(Exception):
+    """A connection to an address the guard does not allow (not an OSError: urllib3 must not wrap it)."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(address)
+        self.address = address
+
+
+@dataclass(frozen=True)
+class _Guard:
+    """Which addresses one fetch may connect to."""
+
+    allow_private: bool = False
+    exempt: frozenset[str] = field(default_factory=frozenset)  #: the source host's own addresses
+
+    def check(self, address: str) -> None:
+        address = _normal(address)
+        if not self.allow_private and address not in self.exempt and is_private(address):
+            raise _Refused(address)
+
+    def check_name(self, host: str) -> None:
+        """Through a proxy the socket's peer is the proxy: check what the target's name resolves to
+        here (best effort: the proxy resolves it again; a name that does not resolve here passes)."""
+        if not self.allow_private:
+            for address in _addresses(host):
+                self.check(address)
+
+
+def _normal(address: str) -> str:
+    ip = ipaddress.ip_address(address.strip("[]").split("%")[0])
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ip)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _addresses(host: str) -> frozenset[str]:
+    """What *host* resolves to now; nothing when it does not resolve."""
+    if not host:
+        return frozenset()
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return frozenset()
+    return frozenset(_normal(info[4][0]) for info in infos)
+
+
+class _PeerCheck:
+    """Mixed into urllib3's connection classes: after the TCP connect, the peer address must pass
+    the guard (a proxy's is the operator's choice and passes). An address literal is checked
+    before connecting too, so that a refused one is not even sent a SYN."""
+
+    guard: _Guard
+
+    def _new_conn(self):
+        direct = not getattr(self, "proxy", None)
+        if direct and _is_address(getattr(self, "_dns_host", "")):
+            self.guard.check(self._dns_host)  # type: ignore[attr-defined]
+        sock = super()._new_conn()  # type: ignore[misc]
+        if direct:
+            try:
+                self.guard.check(sock.getpeername()[0])
+            except BaseException:
+                sock.close()
+                raise
+        return sock
+
+
+def _session(guard: _Guard):
+    """A requests session whose connections pass *guard*, that reads no ``~/.netrc``."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from requests.utils import select_proxy
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    pools = {
+        "http": type("Pool", (HTTPConnectionPool,), {
+            "ConnectionCls": type("Connection", (_PeerCheck, HTTPConnection), {"guard": guard})}),
+        "https": type("Pool", (HTTPSConnectionPool,), {
+            "ConnectionCls": type("Connection", (_PeerCheck, HTTPSConnection), {"guard": guard})}),
+    }
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy, **kwargs):
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            manager.pool_classes_by_scheme = pools
+            return manager
+
+        def send(self, request, *args, proxies=None, **kwargs):
+            if select_proxy(request.url, proxies):
+                guard.check_name(host_of(request.url))
+            return super().send(request, *args, proxies=proxies, **kwargs)
+
+    session = requests.Session()
+    session.trust_env = False  # no ~/.netrc; proxies and CA bundle are taken from the environment below
+    session.mount("http://", Adapter())
+    session.mount("https://", Adapter())
+    return session
+
+
+def _environment(url: str) -> dict:
+    """What requests would take from the environment for *url*, less ``.netrc``: the proxies
+    (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``…) and the CA bundle."""
+    from requests.utils import get_environ_proxies
+
+    verify = next((os.environ[k] for k in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
+                   if os.environ.get(k)), True)
+    return {"proxies": get_environ_proxies(url), "verify": verify}
 
 
 class _Retry(Exception):
@@ -37,14 +209,21 @@ class _Retry(Exception):
 
 
 def fetch(url: str, http: HttpSettings, validators: Validators | None = None,
-          stop: threading.Event | None = None) -> Page | None:
+          stop: threading.Event | None = None, *, origin: str | None = None,
+          hosts: frozenset[str] | None = None) -> Page | None:
     """The page at *url*, or None when the server answers 304 Not Modified to *validators*.
+
+    *origin* is the configured source URL this fetch serves (default: *url*): the addresses its
+    host resolves to now are the only private ones allowed (unless ``http.allow_private``).
+    *hosts*, when given, are the only hosts redirects may reach (a next page's); None follows
+    redirects anywhere (the source URL's own: ilo.org moves its pages).
 
     Raises FetchError (with the URL and one line of reason) when every attempt failed, and
     Interrupted when *stop* is set while waiting to retry.
     """
     if urlsplit(url).scheme == "file":
         return read_file(url, http.max_bytes)
+    guard = _Guard(http.allow_private, frozenset() if http.allow_private else _addresses(host_of(origin or url)))
     headers = {"User-Agent": http.user_agent, "Accept": _ACCEPT, "Accept-Encoding": "gzip, deflate"}
     if validators is not None and validators.etag:
         headers["If-None-Match"] = validators.etag
@@ -52,19 +231,20 @@ def fetch(url: str, http: HttpSettings, validators: Validators | None = None,
         headers["If-Modified-Since"] = validators.last_modified
     attempts = http.retries + 1
     for attempt in range(1, attempts + 1):
-        log.info("GET %s (attempt %d of %d)", url, attempt, attempts)
+        log.info("GET %s (attempt %d of %d)", printable(url), attempt, attempts)
         try:
-            return _with_deadline(lambda cancel: _get(url, headers, http, cancel), http.timeout)
+            return _with_deadline(lambda cancel: _get(url, headers, http, guard, hosts, cancel), http.timeout)
         except _Retry as e:
             if attempt == attempts:
                 tries = f" (after {attempts} attempts)" if attempts > 1 else ""
-                raise FetchError(f"{url}: {e.reason}{tries}") from None
+                raise FetchError(f"{printable(url)}: {e.reason}{tries}") from None
             delay = http.backoff * 2 ** (attempt - 1)
             if e.delay is not None:
                 if e.delay > MAX_RETRY_AFTER:
-                    raise FetchError(f"{url}: {e.reason}; the server asks to retry after {e.delay:.0f} s") from None
+                    raise FetchError(f"{printable(url)}: {e.reason}; the server asks to retry after {e.delay:.0f} s") \
+                        from None
                 delay = max(delay, e.delay)
-            log.info("%s: %s; retrying in %.1f s", url, e.reason, delay)
+            log.info("%s: %s; retrying in %.1f s", printable(url), e.reason, delay)
             if stop is not None:
                 if stop.wait(delay):
                     raise Interrupted(f"{url}: stopped while waiting to retry") from None
@@ -115,43 +295,63 @@ def _with_deadline(work, seconds: float):
     return outcome.get("value")
 
 
-def _get(url: str, headers: dict[str, str], http: HttpSettings, cancel: threading.Event) -> Page | None:
-    with requests.Session() as session:
-        session.max_redirects = 10
-        try:
-            response = session.get(url, headers=headers, timeout=(http.timeout, http.timeout), stream=True)
-        except requests.exceptions.SSLError as e:
-            raise FetchError(f"{url}: TLS error: {_first_line(e)}") from None
-        except requests.exceptions.TooManyRedirects:
-            raise FetchError(f"{url}: too many redirects (a redirect loop?)") from None
-        except requests.exceptions.InvalidURL as e:
-            raise FetchError(f"{url}: invalid URL: {_first_line(e)}") from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
-            raise _Retry(_connection_reason(e)) from None
-        except requests.exceptions.RequestException as e:
-            raise FetchError(f"{url}: {_first_line(e)}") from None
+def _get(url: str, headers: dict[str, str], http: HttpSettings, guard: _Guard, hosts: frozenset[str] | None,
+         cancel: threading.Event) -> Page | None:
+    import requests
+
+    where = printable(url)
+    with _session(guard) as session:
+        target = url
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                # reads may take a second longer than the overall deadline, so that the deadline, not a
+                # socket timeout at the same instant, says what happened
+                response = session.get(target, headers=headers, timeout=(http.timeout, http.timeout + 1),
+                                       stream=True, allow_redirects=False, **_environment(target))
+            except _Refused as e:
+                raise FetchError(f"{where}: refused to connect to {e.address} (a private address; "
+                                 f"set http.allow_private: true to allow it)") from None
+            except requests.exceptions.SSLError as e:
+                raise FetchError(f"{where}: TLS error: {_first_line(e)}") from None
+            except requests.exceptions.InvalidURL as e:
+                raise FetchError(f"{where}: invalid URL: {_first_line(e)}") from None
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
+                raise _Retry(_connection_reason(e)) from None
+            except requests.exceptions.RequestException as e:
+                raise FetchError(f"{where}: {_first_line(e)}") from None
+            if not response.is_redirect:
+                break
+            response.close()
+            location = _redirect_target(response.url, response.headers["Location"])
+            if urlsplit(location).scheme not in ("http", "https"):
+                raise FetchError(f"{where}: redirected to {printable(location)}, which is not a web URL")
+            if hosts is not None and host_of(location) not in hosts:
+                raise FetchError(f"{where}: redirected to {printable(location)}, on another host "
+                                 f"({printable(host_of(location))}); not followed")
+            log.info("%s redirected to %s", printable(target), printable(location))
+            target = location
+        else:
+            raise FetchError(f"{where}: too many redirects (a redirect loop?)")
         with response:
-            if response.url != url:
-                log.info("%s redirected to %s", url, response.url)
-            status = f"HTTP {response.status_code} {response.reason or ''}".strip()
+            status = printable(f"HTTP {response.status_code} {response.reason or ''}".strip())
             if response.status_code == 304:
-                log.info("%s: 304 Not Modified", url)
+                log.info("%s: 304 Not Modified", where)
                 return None
             if response.status_code in _RETRY_STATUS:
                 raise _Retry(status, _retry_after(response.headers.get("Retry-After")))
             if response.status_code >= 400:
-                raise FetchError(f"{url}: {status}")
+                raise FetchError(f"{where}: {status}")
             if response.status_code != 200:
-                raise FetchError(f"{url}: unexpected {status}")
+                raise FetchError(f"{where}: unexpected {status}")
             content_type = response.headers.get("Content-Type")
             media = (content_type or "").split(";")[0].strip().lower()
             if media and not _looks_like_html(media):
-                raise FetchError(f"{url}: not an HTML page ({media})")
+                raise FetchError(f"{where}: not an HTML page ({printable(media, 100)})")
             body = _read_body(response, http.max_bytes, cancel)
             if not body.strip():
-                raise FetchError(f"{url}: {status} with an empty body")
+                raise FetchError(f"{where}: {status} with an empty body")
             if media in ("", "application/octet-stream") and not body.lstrip()[:1] == b"<":
-                raise FetchError(f"{url}: not an HTML page (no content type, and the body is not markup)")
+                raise FetchError(f"{where}: not an HTML page (no content type, and the body is not markup)")
             return Page(
                 url=url,
                 final_url=response.url,
@@ -162,12 +362,25 @@ def _get(url: str, headers: dict[str, str], http: HttpSettings, cancel: threadin
             )
 
 
-def _read_body(response: requests.Response, max_bytes: int, cancel: threading.Event) -> bytes:
+def _redirect_target(current: str, location: str) -> str:
+    """The absolute URL a Location header names (sent as UTF-8 bytes, read by http.client as latin-1)."""
+    try:
+        location = location.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        pass
+    return urljoin(current, location.strip())
+
+
+def _read_body(response, max_bytes: int, cancel: threading.Event) -> bytes:
     """The decompressed body, refusing more than *max_bytes* (a gzip bomb is cut off as it inflates)."""
+    import requests
+    import urllib3
+
     encoded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
     length = response.headers.get("Content-Length", "")
     if not encoded and length.isdigit() and int(length) > max_bytes:
-        raise FetchError(f"{response.url}: body of {int(length)} bytes is larger than http.max_bytes ({max_bytes})")
+        raise FetchError(f"{printable(response.url)}: body of {int(length)} bytes is larger than http.max_bytes "
+                         f"({max_bytes})")
     raw = response.raw
     chunks: list[bytes] = []
     total = 0
@@ -181,7 +394,7 @@ def _read_body(response: requests.Response, max_bytes: int, cancel: threading.Ev
             total += len(chunk)
             if total > max_bytes:
                 what = "decompressed body" if encoded else "body"
-                raise FetchError(f"{response.url}: {what} is larger than http.max_bytes ({max_bytes})")
+                raise FetchError(f"{printable(response.url)}: {what} is larger than http.max_bytes ({max_bytes})")
             chunks.append(chunk)
     except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError) as e:
         raise _Retry(f"connection broken while reading the body ({_first_line(e)})") from None
@@ -217,6 +430,8 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _connection_reason(e: Exception) -> str:
+    import requests
+
     text = str(e)
     if "Connection refused" in text:
         return "connection refused"
@@ -231,4 +446,4 @@ def _connection_reason(e: Exception) -> str:
 
 def _first_line(e: BaseException) -> str:
     text = str(e).strip() or type(e).__name__
-    return text.splitlines()[0][:300]
+    return printable(text.splitlines()[0], 300)

@@ -16,11 +16,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from spfeed import __version__
 from spfeed.config import LANGUAGE_TAG, Config, FeedSpec, HttpSettings, Source
-from spfeed.errors import FetchError, HealthError, Interrupted, PublishError, SpfeedError
-from spfeed.fetch import fetch
+from spfeed.errors import FetchError, HealthError, Interrupted, PublishError, SpfeedError, printable
+from spfeed.fetch import fetch, host_of, may_follow, reachable_hosts
 from spfeed.lock import exclusive
 from spfeed.model import FILES, FeedMeta, Item, Listed, Links, Listing, Page, RawItem, RunReport, SourceState, StoredItem
 from spfeed.store import Store
@@ -72,7 +73,8 @@ def update(config: Config, now: Clock = utc_now, stop: threading.Event | None = 
     with exclusive(config.state_path, config.lock_timeout), Store.open(config.state_path) as store:
         def work(run_http: dict) -> RunReport:
             started = now()
-            return _each_feed(config, store, chosen, now, lambda feed: _update(config, feed, store, started, now, stop, run_http))
+            return _each_feed(config, store, chosen, now, run_http,
+                              lambda feed: _update(config, feed, store, started, now, stop, run_http))
 
         return _recorded(store, "update", now, work)
 
@@ -102,7 +104,8 @@ def backfill(config: Config, max_pages: int | None = None, now: Clock = utc_now,
             return _finish(feed, store, readings, failures, now, not_modified=False)
 
         return _recorded(store, "backfill", now,
-                         lambda run_http: _each_feed(config, store, chosen, now, lambda feed: one(feed, run_http)))
+                         lambda run_http: _each_feed(config, store, chosen, now, run_http,
+                                                     lambda feed: one(feed, run_http)))
 
 
 def regenerate(config: Config, now: Clock = utc_now, feeds: Sequence[str] | None = None) -> RunReport:
@@ -137,7 +140,8 @@ class Checked:
 def check(http: HttpSettings, sources: tuple[Source, ...], where: str) -> list[Checked]:
     """Fetch and read the first page of each of *sources* as `update` would, touching no state and
     publishing nothing. *where* names the selectors' origin in messages (the config file)."""
-    from spfeed.extract import check_source_selectors, decode_html, extract
+    from spfeed.encoding import decode_html
+    from spfeed.extract import check_source_selectors, extract
     from spfeed.health import problems
     from spfeed.normalise import normalise
 
@@ -185,10 +189,13 @@ def _recorded(store: Store, command: str, now: Clock, work: Callable[[dict], Run
     return report
 
 
-def _each_feed(config: Config, store: Store, feeds: Sequence[FeedSpec], now: Clock,
+def _each_feed(config: Config, store: Store, feeds: Sequence[FeedSpec], now: Clock, run_http: dict,
                one: Callable[[FeedSpec], RunReport]) -> RunReport:
-    """Run *one* for each feed, and publish the top-level files when a feed's files changed. A
-    feed that fails (its folder cannot be written, say) does not stop the others."""
+    """Run *one* for each feed, publish the top-level files when a feed's files changed, then
+    announce what changed. A feed that fails (its folder cannot be written, say) does not stop
+    the others."""
+    watched = bool(config.notify.channels)
+    failures_before = {feed.name: store.failures(feed.name) for feed in feeds} if watched else {}
     reports = []
     for feed in feeds:
         _adopt(store, feed)
@@ -203,7 +210,85 @@ def _each_feed(config: Config, store: Store, feeds: Sequence[FeedSpec], now: Clo
         except PublishError as e:
             report = replace(report, failures=report.failures + (str(e),),
                              exit_code=max(report.exit_code, e.exit_code))
+    if watched or any(feed.settings.hubs for feed in feeds):
+        notes = _announce(config, store, list(zip(feeds, reports)), failures_before, run_http, now())
+        report = replace(report, warnings=report.warnings + tuple(notes))
     return report
+
+
+def _announce(config: Config, store: Store, done: Sequence[tuple[FeedSpec, RunReport]],
+              failures_before: dict[str, dict[str, int]], run_http: dict, now: datetime) -> list[str]:
+    """Tell the configured channels (and WebSub hubs) what each feed's run changed, and retry what
+    failed before. A failed delivery is a warning and stays pending; it never fails the run.
+    Imports nothing under announce/ when there is nothing to say."""
+    pending = store.pending()
+    announcements = [a for feed, report in done if (a := _announcement(config, feed, report, failures_before,
+                                                                      run_http)) is not None]
+    if not announcements and not pending:
+        return []
+    import json
+
+    from spfeed.announce import Announcement, deliver, deliver_one
+
+    agent = config.http.user_agent
+    notes, failed, retried = [], [], []
+    for row_id, channel, data, attempts in pending:
+        announcement = Announcement.from_dict(json.loads(data))
+        failure = deliver_one(config.notify, channel, announcement, user_agent=agent)
+        if failure is not None and "no such channel" in failure.reason:
+            log.info("dropped a pending announcement for %s: the channel is no longer configured", channel)
+            failure = None
+        retried.append((row_id, None if failure is None else failure.reason))
+        if failure is not None:
+            notes.append(f"announce: {announcement.feed or 'the feed'}: {failure} (attempt {attempts + 1}; "
+                         "retried on the next run)")
+    for announcement in announcements:
+        for failure in deliver(config.notify, announcement, user_agent=agent):
+            failed.append((failure.channel, json.dumps(announcement.to_dict(), sort_keys=True), failure.reason))
+            notes.append(f"announce: {announcement.feed or 'the feed'}: {failure} (kept; retried on the next run)")
+    store.save_pending(failed, retried, now)
+    return notes
+
+
+def _announcement(config: Config, feed: FeedSpec, report: RunReport, failures_before: dict[str, dict[str, int]],
+                  run_http: dict):
+    """What to announce of one feed's run, or None: its item events, each source's failure or
+    recovery (once, after notify.failures_after failed reads in a row), and its changed feed files."""
+    events = {name for name, items in (("new", report.new), ("updated", report.updated), ("gone", report.gone))
+              if items}
+    if feed.name in failures_before:
+        before = failures_before[feed.name]
+        after = config.notify.failures_after
+        for source in feed.sources:
+            record = run_http.get(_http_key(feed, source))
+            if record is None:
+                continue
+            failed = record.get("status") == "failed"
+            previous = before.get(source.url, 0)
+            if failed and previous + 1 == after:
+                events.add("failure")
+            elif not failed and previous >= after:
+                events.add("recovery")
+    changed = _self_urls(feed, report.written) if feed.settings.hubs else ()
+    if not events and not changed:
+        return None
+    from spfeed.announce import Announcement, document
+
+    return Announcement(feed=feed.name, events=frozenset(events), document=document(report, feed.name),
+                        changed_urls=changed, hubs=feed.settings.hubs)
+
+
+def _self_urls(feed: FeedSpec, written: Sequence[str]) -> tuple[str, ...]:
+    """The URLs of the feed documents (RSS, Atom, JSON Feed; label feeds too) among *written*."""
+    urls = []
+    for path in map(Path, written):
+        if path.name in (FILES["rss"], FILES["atom"], FILES["json"]):
+            try:
+                relative = path.relative_to(feed.output.dir)
+            except ValueError:
+                continue
+            urls.append(feed.settings.base_url + relative.as_posix())
+    return tuple(urls)
 
 
 def _combine(reports: Sequence[RunReport]) -> RunReport:
@@ -318,7 +403,8 @@ def _read_pages(config: Config, source: Source, first: Page, state: SourceState,
     """The items of *source*'s listing from its *first* page on, following the next link up to
     *max_pages*; items of the first *listed_pages* pages count as listed. *seen* is the run's
     moment, what relative dates ("2 days ago") are read against."""
-    from spfeed.extract import check_source_selectors, decode_html, extract
+    from spfeed.encoding import decode_html
+    from spfeed.extract import check_source_selectors, extract
     from spfeed.health import problems
 
     check_source_selectors(source, str(config.path))
@@ -355,9 +441,17 @@ def _read_pages(config: Config, source: Source, first: Page, state: SourceState,
             progress(source, number, len(items))
         if number == max_pages or not listing.next_url or listing.next_url in visited:
             break
+        reachable = reachable_hosts(source.url, first.final_url, source.base_url, source.allow_hosts)
+        if not may_follow(listing.next_url, reachable):
+            warnings.append(
+                f"{printable(page.final_url)}: next page {printable(listing.next_url)} is on another host "
+                f"({printable(host_of(listing.next_url) or urlsplit(listing.next_url).scheme)}); stopped there; "
+                f"add it to {source.key}.allow_hosts to follow it"
+            )
+            break
         _pause(source.page_delay, stop)
         try:
-            next_page = fetch(listing.next_url, config.http, None, stop)
+            next_page = fetch(listing.next_url, config.http, None, stop, origin=source.url, hosts=reachable)
         except FetchError as e:
             warnings.append(f"{e}; kept the {number} page(s) read")
             return _Reading(source, items, listed, replace(state, lang=lang), warnings, partial=True)

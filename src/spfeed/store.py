@@ -155,6 +155,15 @@ CREATE TABLE labels (               -- each feed's labels and kinds, and the slu
     UNIQUE (feed, slug)
 ) WITHOUT ROWID;
 
+CREATE TABLE pending (             -- announcements that failed, retried on the next runs
+    id           INTEGER PRIMARY KEY,
+    channel      TEXT NOT NULL,     -- "webhooks[0]", "email", "hubs[1]"...
+    announcement TEXT NOT NULL,     -- JSON: what to send
+    created      TEXT NOT NULL,     -- UTC
+    attempts     INTEGER NOT NULL DEFAULT 1,
+    reason       TEXT               -- why the last attempt failed
+);
+
 UPDATE meta SET key = key || ':' WHERE key IN ('render_pending', 'render_key')
 """
 
@@ -355,6 +364,16 @@ class Store:
         return self.conn.execute("SELECT 1 FROM items WHERE feed = ? LIMIT 1", (feed,)).fetchone() is not None
 
     @_guard
+    def failures(self, feed: str) -> dict[str, int]:
+        """For each source of *feed*: how many reads in a row have failed."""
+        return dict(self.conn.execute("SELECT url, failures FROM sources WHERE feed = ?", (feed,)))
+
+    @_guard
+    def pending(self) -> list[tuple[int, str, str, int]]:
+        """Announcements still to deliver: (id, channel, announcement JSON, attempts so far)."""
+        return self.conn.execute("SELECT id, channel, announcement, attempts FROM pending ORDER BY id").fetchall()
+
+    @_guard
     def meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
@@ -376,6 +395,22 @@ class Store:
             for key in ("render_pending", "render_key"):
                 self.conn.execute("UPDATE meta SET key = ? WHERE key = ?", (f"{key}:{feed}", f"{key}:"))
         return True
+
+    @_guard
+    def save_pending(self, failed: Iterable[tuple[str, str, str]], retried: Iterable[tuple[int, str | None]],
+                     now: datetime) -> None:
+        """Keep new failed deliveries ((channel, announcement JSON, reason)), and settle retried
+        ones ((id, None) delivered: removed; (id, reason) failed again)."""
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT INTO pending (channel, announcement, created, reason) VALUES (?, ?, ?, ?)",
+                [(channel, data, _iso_utc(now), reason) for channel, data, reason in failed])
+            for row_id, reason in retried:
+                if reason is None:
+                    self.conn.execute("DELETE FROM pending WHERE id = ?", (row_id,))
+                else:
+                    self.conn.execute("UPDATE pending SET attempts = attempts + 1, reason = ? WHERE id = ?",
+                                      (reason, row_id))
 
     @_guard
     def mark_rendered(self, feed: str, key: str) -> None:

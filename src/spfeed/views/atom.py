@@ -19,6 +19,8 @@ def render(meta: FeedMeta, entries: Sequence[StoredItem], links: Links) -> bytes
     fg.id(links.url("atom"))
     fg.link(href=links.url("atom"), rel="self", type="application/atom+xml")
     fg.link(href=meta.link, rel="alternate", type="text/html")
+    for hub in meta.hubs:  # WebSub: where readers subscribe for pushed updates
+        fg.link(href=hub, rel="hub")
     for entry in entries:
         # An entry read from a page in another language than the feed's says so (RSS cannot).
         lang = entry.lang if entry.lang and entry.lang != meta.language else None

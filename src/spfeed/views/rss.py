@@ -28,4 +28,20 @@ def render(meta: FeedMeta, entries: Sequence[StoredItem], links: Links) -> bytes
         fe.pubDate(entry.published)
         fe.description(html.escape(entry.summary or entry.title, quote=False))
         categories(fe, entry)
-    return fg.rss_str(pretty=True)
+    data = fg.rss_str(pretty=True)
+    return _with_hubs(data, meta.hubs) if meta.hubs else data
+
+
+def _with_hubs(data: bytes, hubs: Sequence[str]) -> bytes:
+    """*data* with an ``<atom:link rel="hub">`` per WebSub hub after the self link (feedgen writes
+    only the self link in RSS)."""
+    from lxml import etree
+
+    atom = "http://www.w3.org/2005/Atom"
+    root = etree.fromstring(data)
+    channel = root.find("channel")
+    self_link = channel.find(f"{{{atom}}}link")
+    at = list(channel).index(self_link) + 1
+    for i, hub in enumerate(hubs):
+        channel.insert(at + i, etree.Element(f"{{{atom}}}link", href=hub, rel="hub"))
+    return etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)

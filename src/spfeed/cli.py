@@ -189,7 +189,8 @@ def _check(args: argparse.Namespace) -> int:
 
     from spfeed import config as config_module
     from spfeed.detect import date_order
-    from spfeed.extract import decode_html, read_listing
+    from spfeed.encoding import decode_html
+    from spfeed.extract import read_listing
     from spfeed.pipeline import check
 
     explicit = getattr(args, "config", None) or os.environ.get("SPFEED_CONFIG")
@@ -209,7 +210,7 @@ def _check(args: argparse.Namespace) -> int:
         if result.source.key == "check" and order and order != result.source.date_order and not _configured(
                 config, result.source):  # a new page: read its dates in the order they show
             result = results[i] = check(http, (replace(result.source, date_order=order),), "--select")[0]
-        text, _ = decode_html(result.page.body, result.page.charset)
+        text, _ = decode_html(result.page.body, result.page.charset, log_disagreement=False)  # read again
         _, used = read_listing(text, result.page.final_url, result.source.selectors, result.source.base_url,
                                detect=result.source.detect)
         print_checked(result, used)
@@ -227,7 +228,8 @@ def _init(args: argparse.Namespace) -> int:
 
     from spfeed import config as config_module
     from spfeed.detect import date_order
-    from spfeed.extract import check_source_selectors, decode_html, read_listing
+    from spfeed.encoding import decode_html
+    from spfeed.extract import check_source_selectors, read_listing
     from spfeed.fetch import fetch
     from spfeed.output import init_config
 

@@ -75,6 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--select", action="append", default=[], metavar="KEY=CSS",
                        help="set one selector (item, title, link, label, date, summary, next); repeatable")
     check.add_argument("--base-url", metavar="URL", help="resolve the page's relative links against URL (for a saved page)")
+    check.add_argument("--retries", type=_count, default=0, metavar="N",
+                       help="try an unreachable host N more times (default 0: check is interactive)")
+    init = command("init", "Read a page and print a complete config.yaml for it, with the selectors that detection "
+                   "found (the same ones `check` prints); needs no config file.",
+                   "spfeed init https://www.ilo.org/topics-and-sectors/social-protection > config.yaml")
+    init.add_argument("url", metavar="URL", help="the listing page (URL or saved file)")
+    init.add_argument("--feed-title", metavar="TITLE", help="the feed's title (default: the page's <title>)")
+    init.add_argument("--base-url", metavar="URL", help="resolve the page's relative links against URL (for a saved page)")
+    init.add_argument("--retries", type=_count, default=0, metavar="N",
+                      help="try an unreachable host N more times (default 0)")
     command("run", "Run update now and then on schedule.cron (or schedule.every) until SIGTERM or Ctrl-C.",
             "spfeed --config config.yaml run")
     return parser
@@ -127,11 +137,19 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) > 10:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 10, got {text!r}")
+    return int(text)
+
+
 def _dispatch(args: argparse.Namespace, as_json: bool) -> int:
     from spfeed import config as config_module
 
     if args.command == "check":
         return _check(args)
+    if args.command == "init":
+        return _init(args)
     config = config_module.load(config_module.config_path(getattr(args, "config", None)))
     if args.command == "update":
         from spfeed.pipeline import update
@@ -165,8 +183,14 @@ def _dispatch(args: argparse.Namespace, as_json: bool) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    """`spfeed check`: a table of what each page gives; exit 3 when one fails the health rules."""
+    """`spfeed check`: a table of what each page gives, and the selectors that gave it as a YAML
+    `sources:` entry; exit 3 when one fails the health rules. Tries a host once unless --retries."""
+    from dataclasses import replace
+
     from spfeed import config as config_module
+    from spfeed.detect import date_order
+    from spfeed.encoding import decode_html
+    from spfeed.extract import read_listing
     from spfeed.pipeline import check
 
     explicit = getattr(args, "config", None) or os.environ.get("SPFEED_CONFIG")
@@ -179,11 +203,48 @@ def _check(args: argparse.Namespace) -> int:
             raise SpfeedError("--feed needs a config file") from None
         config = replace(config, feeds=config.select(args.feed))
     sources = config_module.sources_to_check(config, args.url, args.profile, args.select, Path.cwd(), args.base_url)
-    http = config.http if config else config_module.HttpSettings()
+    http = replace(config.http if config else config_module.HttpSettings(), retries=args.retries)
     results = check(http, sources, str(path) if config else "--select")
-    for result in results:
-        print_checked(result)
+    for i, result in enumerate(results):
+        order = date_order(raw.date_text for raw in result.listing.items)
+        if result.source.key == "check" and order and order != result.source.date_order and not _configured(
+                config, result.source):  # a new page: read its dates in the order they show
+            result = results[i] = check(http, (replace(result.source, date_order=order),), "--select")[0]
+        text, _ = decode_html(result.page.body, result.page.charset, log_disagreement=False)  # read again
+        _, used = read_listing(text, result.page.final_url, result.source.selectors, result.source.base_url,
+                               detect=result.source.detect)
+        print_checked(result, used)
     return max((HealthError.exit_code if r.problems else 0 for r in results), default=0)
+
+
+def _configured(config, source) -> bool:
+    """Whether *source* reads a page the config already has (its settings are then the config's)."""
+    return config is not None and any(s.url == source.url for s in config.sources)
+
+
+def _init(args: argparse.Namespace) -> int:
+    """`spfeed init URL`: a complete, commented config.yaml for the page on stdout."""
+    from dataclasses import replace
+
+    from spfeed import config as config_module
+    from spfeed.detect import date_order
+    from spfeed.encoding import decode_html
+    from spfeed.extract import check_source_selectors, read_listing
+    from spfeed.fetch import fetch
+    from spfeed.output import init_config
+
+    [source] = config_module.sources_to_check(None, args.url, None, [], Path.cwd(), args.base_url)
+    check_source_selectors(source, "init")
+    page = fetch(source.url, config_module.HttpSettings(retries=args.retries))
+    assert page is not None
+    text, _ = decode_html(page.body, page.charset)
+    listing, used = read_listing(text, page.final_url, source.selectors, source.base_url, detect=True)
+    source = replace(source, date_order=date_order(raw.date_text for raw in listing.items) or source.date_order)
+    if not listing.items:
+        raise HealthError(f"{source.url}: found no listing on the page (no repeated blocks with a link and a date, "
+                          "no structured data): try spfeed check URL --select item=CSS")
+    print(init_config(source, page, text, listing, used, args.feed_title), end="")
+    return 0
 
 
 def _progress():

@@ -528,8 +528,12 @@ class _Reader:
 def sources_to_check(config: Config | None, url: str | None, profile: str | None, selects: list[str],
                      folder: Path, base_url: str | None = None) -> tuple[Source, ...]:
     """The sources `spfeed check` reads: the configured ones, or *url* with the selectors of the
-    configured source of that URL (else of the first source, else the ilo profile), then
-    *profile*, ``KEY=CSS`` *selects* and *base_url* on top. A local path resolves against *folder*."""
+    configured source of that URL, then *profile*, ``KEY=CSS`` *selects* and *base_url* on top.
+
+    A URL that no configured source reads starts from no selectors at all (an empty item
+    selector): generic detection and structured data find the listing, and *selects* replace the
+    selectors it finds for their keys (an ``item`` among them turns detection off as a fallback
+    only). A local path resolves against *folder*."""
     if base_url is not None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -541,10 +545,10 @@ def sources_to_check(config: Config | None, url: str | None, profile: str | None
     base: Source | None = None
     if config is not None:
         if wanted is not None:
-            base = next((s for s in config.sources if s.url == wanted), config.sources[0])
+            base = next((s for s in config.sources if s.url == wanted), None)
         else:
             base = config.sources[0]
-    chosen = dict(vars(base.selectors)) if base else dict(PROFILES["ilo"])
+    chosen: dict[str, str | None] = dict(vars(base.selectors)) if base else {"item": ""}
     if profile is not None:
         if profile not in PROFILES:
             raise ConfigError(f"--profile: unknown profile {profile!r} (known: {', '.join(PROFILES)})")
@@ -555,9 +559,10 @@ def sources_to_check(config: Config | None, url: str | None, profile: str | None
         if not sep or key not in SELECTOR_KEYS or not css.strip():
             raise ConfigError(f"--select: expected KEY=CSS with KEY one of {', '.join(SELECTOR_KEYS)}, got {select!r}")
         chosen[key] = css.strip()
-    source = base or Source(key="check", url="", selectors=Selectors(**chosen))
+    source = base or Source(key="check", url="", selectors=Selectors(item=""))
     return (replace(source, key="check", url=wanted or source.url, selectors=Selectors(**chosen),
-                    profile=profile or source.profile, base_url=base_url or source.base_url),)
+                    profile=profile or source.profile,
+                    base_url=base_url or source.base_url),)
 
 
 def _check_timezone(name: str, fail) -> None:

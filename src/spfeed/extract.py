@@ -6,63 +6,36 @@ unchanged page never reaches.
 
 from __future__ import annotations
 
-import re
+import warnings
+from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from spfeed.config import Config, Selectors, Source
 from spfeed.encoding import decode_html  # noqa: F401 - where the pipeline and older callers find it
 from spfeed.errors import ConfigError
+from spfeed.html import ISO_DATE, attribute, bad_attribute, machine_date, resolve, split_attribute, text_of
 from spfeed.model import Listing, RawItem
-from spfeed.normalise import clean_text
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, Tag
 
-# Elements whose edges separate words even when the markup has no space between them.
-_BLOCK = frozenset(
-    "address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 header "
-    "hr li main nav ol p pre section table tbody td tfoot th thead tr ul".split()
-)
-_HIDDEN = frozenset("script style template noscript head title iframe object svg".split())
-
-
-# -- text ----------------------------------------------------------------------------------------
-
-
-def text_of(el: Tag | None) -> str | None:
-    """The visible text of *el*, with block edges and <br> as spaces, white space collapsed."""
-    if el is None:
-        return None
-    parts: list[str] = []
-    _walk(el, parts)
-    return clean_text("".join(parts), 100_000)
-
-
-def _walk(el: Tag, parts: list[str]) -> None:
-    from bs4 import Comment, NavigableString, Tag
-
-    for child in el.children:
-        if isinstance(child, Tag):
-            if child.name in _HIDDEN:
-                continue
-            block = child.name in _BLOCK
-            if block:
-                parts.append(" ")
-            _walk(child, parts)
-            if block:
-                parts.append(" ")
-        elif isinstance(child, NavigableString) and not isinstance(child, Comment) and type(child) is NavigableString:
-            parts.append(str(child))
 
 
 # -- extraction ----------------------------------------------------------------------------------
 
+#: The keys whose selector may end in ``@name`` to read an attribute ("item" may not: it finds blocks).
+ATTRIBUTE_KEYS = ("title", "link", "label", "date", "summary", "next")
+
 
 def parse(text: str) -> BeautifulSoup:
+    """The page's tree, read leniently as HTML. XHTML and XML pages are read the same way, quietly:
+    bs4's warnings about them would otherwise reach cron's mail."""
     from bs4 import BeautifulSoup
 
-    return BeautifulSoup(text, "lxml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return BeautifulSoup(text, "lxml")
 
 
 def page_base(soup: BeautifulSoup, url: str, configured: str | None) -> str:
@@ -80,33 +53,160 @@ def page_base(soup: BeautifulSoup, url: str, configured: str | None) -> str:
     return url
 
 
-def resolve(base: str, href: str | None) -> str | None:
-    """*href* made absolute against *base*; None for empty, fragment-only and non-web links."""
-    if href is None:
-        return None
-    href = href.strip()
-    if not href or href.startswith("#"):
-        return None
-    absolute = urljoin(base, href)
-    return absolute if urlsplit(absolute).scheme in ("http", "https") else None
+def _pick(block: Tag, selector: str | None) -> tuple[Tag | None, str | None]:
+    """(element, attribute name) a field's selector points at in *block*; ``"@name"`` is the block itself."""
+    if not selector:
+        return None, None
+    css, name = split_attribute(selector)
+    return (block.select_one(css) if css else block), name
 
 
-def _select_one(block: Tag, selector: str | None) -> Tag | None:
-    return block.select_one(selector) if selector else None
+def _read(el: Tag | None, name: str | None) -> str | None:
+    return attribute(el, name) if name else text_of(el)
 
 
-def _link_element(block: Tag, selectors: Selectors, title_el: Tag | None) -> Tag | None:
-    """The <a href> of the item: the link selector's element (or the first link inside it); by
-    default the title's link, else the block's first link."""
+def _link(block: Tag, selectors: Selectors, title_el: Tag | None) -> tuple[Tag | None, str | None]:
+    """(link element, its raw href): the link selector's element (or the first link inside it, or
+    its ``@attribute``); by default the title's link, else the block's first link."""
     if selectors.link:
-        el = block.select_one(selectors.link)
+        el, name = _pick(block, selectors.link)
+        if name:
+            return el, attribute(el, name)
     else:
         el = title_el if title_el is not None else block
+    if el is not None and not (el.name == "a" and el.has_attr("href")):
+        el = el.find("a", href=True)
+    return el, (el.get("href") if el is not None else None)
+
+
+def _date(block: Tag, selector: str | None) -> tuple[str | None, str | None]:
+    """(date_text, date_value) of a block: the visible text, and the machine-readable date the
+    element is or holds. ``@name`` reads an attribute: an ISO date goes to date_value (the visible
+    text stays date_text), anything else to date_text; without the attribute, the visible text."""
+    el, name = _pick(block, selector)
     if el is None:
-        return None
-    if el.name == "a" and el.has_attr("href"):
-        return el
-    return el.find("a", href=True)
+        return None, None
+    if name:
+        value = attribute(el, name)
+        if value is None:
+            return text_of(el), None  # "time@datetime" on an element without one: its visible text
+        if ISO_DATE.fullmatch(value):
+            return text_of(el), value.strip()
+        return value, None
+    return text_of(el), machine_date(el)
+
+
+def _item(position: int, block: Tag, selectors: Selectors, base: str) -> tuple[RawItem, dict[str, bool]]:
+    """One block's raw item, and which fields its selectors found an element for."""
+    title_el, title_attr = _pick(block, selectors.title)
+    link_el, href = _link(block, selectors, title_el)
+    title = _read(title_el, title_attr) if selectors.title else text_of(link_el)
+    date_text, date_value = _date(block, selectors.date)
+    item = RawItem(
+        position=position,
+        title=title,
+        link=resolve(base, href),
+        label=_read(*_pick(block, selectors.label)),
+        date_text=date_text,
+        summary=_read(*_pick(block, selectors.summary)),
+        date_value=date_value,
+    )
+    found = {"title": item.title is not None, "link": link_el is not None, "label": item.label is not None,
+             "date": date_text is not None or date_value is not None, "summary": item.summary is not None}
+    return item, found
+
+
+def _enrich(items: list[RawItem], entries: dict) -> list[RawItem]:
+    """*items* with the fields their selectors left empty filled from the page's structured data,
+    matched by link; RawItem.from_structured names what was filled."""
+    if not entries:
+        return items
+    enriched = []
+    for item in items:
+        entry = entries.get(item.link) if item.link else None
+        if entry is None:
+            enriched.append(item)
+            continue
+        filled = {name: value for name, value in entry.fields().items() if value and getattr(item, name) is None}
+        enriched.append(replace(item, **filled, from_structured=tuple(filled)) if filled else item)
+    return enriched
+
+
+def _json_ld_items(blocks: list[Tag], base: str) -> list[RawItem]:
+    """The items a listing of JSON-LD ``<script>`` blocks describes."""
+    from spfeed.structured import json_ld_entries
+
+    return [RawItem(position=i, title=e.title, link=e.link, label=e.label, summary=e.summary, date_value=e.date,
+                    from_structured=tuple(name for name, value in e.fields().items() if value))
+            for i, e in enumerate(json_ld_entries(blocks, base))]
+
+
+def find_selectors(soup: BeautifulSoup, base: str) -> Selectors | None:
+    """Selectors that read the page's listing when none are known: by its microdata or its shape
+    (see :mod:`spfeed.detect`), else its JSON-LD (when the page shows no listing in its markup)."""
+    from spfeed.detect import detect
+    from spfeed.structured import JSON_LD, json_ld_entries
+
+    found = detect(soup, base)
+    if found is None and any(e.title for e in json_ld_entries(soup.select(JSON_LD), base)):
+        found = Selectors(item=JSON_LD)
+    return found
+
+
+def read_listing(text: str, url: str, selectors: Selectors, base_url: str | None = None,
+                 detect: bool = False) -> tuple[Listing, Selectors]:
+    """The listing of the page *text* read from *url*, and the selectors that read it.
+
+    Every block matching ``selectors.item``, in page order. When it matches nothing (or is empty)
+    and *detect* is set, :func:`find_selectors` finds the listing; with an empty item selector, the
+    other given selectors replace the detected ones. ``Listing.detected_as`` then names the blocks.
+    Fields the selectors leave empty are filled from the page's structured data, by link.
+    """
+    from spfeed.structured import JSON_LD, page_entries
+
+    soup = parse(text)
+    base = page_base(soup, url, base_url)
+    html = soup.find("html")
+    lang = html.get("lang") if html is not None else None
+    lang = lang.strip() if isinstance(lang, str) and lang.strip() else None
+    blocks = soup.select(selectors.item) if selectors.item else []
+    used, detected_as = selectors, None
+    if not blocks and (detect or not selectors.item):
+        found = find_selectors(soup, base)
+        if found is not None:
+            if not selectors.item:
+                given = {k: v for k, v in vars(selectors).items() if v is not None and k != "item"}
+                found = replace(found, **given)
+            used, detected_as = found, found.item
+            blocks = soup.select(found.item)
+    counts = dict.fromkeys(("title", "link", "label", "date", "summary"), 0)
+    if blocks and all(b.name == "script" and (b.get("type") or "").strip() == "application/ld+json" for b in blocks):
+        items = _json_ld_items(blocks, base)
+        for item in items:
+            for key, value in (("title", item.title), ("link", item.link), ("label", item.label),
+                               ("date", item.date_value), ("summary", item.summary)):
+                counts[key] += value is not None
+    else:
+        items = []
+        for position, block in enumerate(blocks):
+            item, found_fields = _item(position, block, used, base)
+            for key in counts:
+                counts[key] += found_fields[key]
+            items.append(item)
+        items = _enrich(items, page_entries(soup, base))
+    next_el, next_attr = _pick(soup, used.next) if used.next else (None, None)
+    if next_attr:
+        next_url = resolve(base, attribute(next_el, next_attr))
+    else:
+        next_url = resolve(base, next_el.get("href")) if next_el is not None else None
+    report = (("item", len(blocks)),) + tuple(
+        (key, counts[key]) for key in counts if getattr(used, key) is not None or key in ("title", "link")
+    )
+    if detected_as and selectors.item and blocks:
+        report = (("item", 0),) + report[1:]  # the configured selector found nothing
+    listing = Listing(items=tuple(items), base_url=base, lang=lang, next_url=next_url,
+                      selector_report=report, detected_as=detected_as if items else None)
+    return listing, used
 
 
 def extract(text: str, url: str, selectors: Selectors, base_url: str | None = None, detect: bool = False) -> Listing:
@@ -115,49 +215,7 @@ def extract(text: str, url: str, selectors: Selectors, base_url: str | None = No
     When the item selector matches nothing and *detect* is set, generic detection (see
     :mod:`spfeed.detect`) looks for the listing by its shape instead; ``Listing.detected_as`` says so.
     """
-    soup = parse(text)
-    base = page_base(soup, url, base_url)
-    html = soup.find("html")
-    lang = html.get("lang") if html is not None else None
-    lang = lang.strip() if isinstance(lang, str) and lang.strip() else None
-    blocks = soup.select(selectors.item)
-    if not blocks and detect:
-        from spfeed.detect import detect as by_shape
-
-        found, shape, next_url = by_shape(soup, base)
-        return Listing(items=tuple(found), base_url=base, lang=lang, next_url=next_url,
-                       selector_report=(("item", 0),), detected_as=shape if found else None)
-    counts = dict.fromkeys(("title", "link", "label", "date", "summary"), 0)
-    items = []
-    for position, block in enumerate(blocks):
-        title_el = _select_one(block, selectors.title)
-        link_el = _link_element(block, selectors, title_el)
-        if selectors.title is None:
-            title_el = link_el
-        item = RawItem(
-            position=position,
-            title=text_of(title_el),
-            link=resolve(base, link_el.get("href") if link_el is not None else None),
-            label=text_of(_select_one(block, selectors.label)),
-            date_text=text_of(_select_one(block, selectors.date)),
-            summary=text_of(_select_one(block, selectors.summary)),
-        )
-        found = {"title": item.title, "link": link_el, "label": item.label, "date": item.date_text,
-                 "summary": item.summary}
-        for key in counts:
-            counts[key] += found[key] is not None
-        items.append(item)
-    next_el = soup.select_one(selectors.next) if selectors.next else None
-    report = (("item", len(blocks)),) + tuple(
-        (key, counts[key]) for key in counts if getattr(selectors, key) is not None or key in ("title", "link")
-    )
-    return Listing(
-        items=tuple(items),
-        base_url=base,
-        lang=lang,
-        next_url=resolve(base, next_el.get("href")) if next_el is not None else None,
-        selector_report=report,
-    )
+    return read_listing(text, url, selectors, base_url, detect)[0]
 
 
 def check_selectors(config: Config) -> None:
@@ -167,14 +225,31 @@ def check_selectors(config: Config) -> None:
 
 
 def check_source_selectors(source: Source, where: str) -> None:
-    """Compile *source*'s selectors; a bad one is a ConfigError naming *where* and its key."""
+    """Compile *source*'s selectors; a bad one is a ConfigError naming *where* and its key.
+
+    A selector other than ``item`` may end in ``@name`` to read that attribute (``time@datetime``,
+    ``a@data-href``; ``@data-href`` alone is the block's own); the name must be an attribute name.
+    An empty item selector means "none given" (`check` and `init` on a new page).
+    """
     import soupsieve
 
     for key, selector in vars(source.selectors).items():
-        if selector is None:
+        if selector is None or (key == "item" and selector == ""):
             continue
+        css, name = split_attribute(selector)
+        if name is not None:
+            if key not in ATTRIBUTE_KEYS:
+                raise ConfigError(f"{where}: {source.key}.selectors.{key}: {selector!r}: the {key} selector finds "
+                                  "elements and cannot read an attribute (@name is for the other keys)")
+            if bad_attribute(name):
+                raise ConfigError(f"{where}: {source.key}.selectors.{key}: {selector!r}: {name!r} after @ is not "
+                                  "an attribute name (expected e.g. time@datetime or a@data-href)")
+            if not css and key == "next":
+                raise ConfigError(f"{where}: {source.key}.selectors.next: {selector!r}: expected CSS before @{name}")
+            if not css:
+                continue
         try:
-            soupsieve.compile(selector)
+            soupsieve.compile(css)
         except Exception as e:  # soupsieve raises SelectorSyntaxError, and others for odd input
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise ConfigError(f"{where}: {source.key}.selectors.{key}: invalid CSS selector {selector!r}: {first}") from None

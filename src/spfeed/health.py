@@ -35,6 +35,9 @@ def problems(source: Source, listing: Listing, items: Sequence[Item]) -> list[st
         why = "; ".join(f"{selector(k)} matched nothing in them" for k in missing)
         if not why and counts.get("link") and not any(raw.link for raw in listing.items):
             why = "their links are not http(s) links (a saved page with relative links needs the source's base_url)"
+            if listing.base_url.startswith("file:"):
+                setting = "--base-url URL" if source.key == "check" else f"{source.key}.base_url"
+                why += f": set {setting} to the page's web address"
         why = why or "they lack a title or a web link"
         found.append(f"{blocks} blocks found by {found_by}, but only {len(items)} usable items "
                      f"(expected at least {source.min_items}): {why}")

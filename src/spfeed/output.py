@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from spfeed.model import RunReport, StoredItem
 
 if TYPE_CHECKING:
+    from spfeed.config import Selectors, Source
+    from spfeed.model import Listing, Page
     from spfeed.pipeline import Checked
 
 
@@ -108,8 +110,13 @@ def _line(item: StoredItem) -> str:
     return f"{item.published.date().isoformat() if item.dated else 'undated   '}  {label}{item.title}"
 
 
-def print_checked(result: Checked) -> None:
-    """`spfeed check`'s report on one page: a row per block, the fields it could not read, health."""
+#: RawItem's field names as `check` shows them.
+_FIELD_NAMES = {"title": "title", "summary": "summary", "label": "label", "date_value": "date"}
+
+
+def print_checked(result: Checked, selectors: Selectors | None = None) -> None:
+    """`spfeed check`'s report on one page: a row per block, the fields it could not read (and those
+    taken from structured data), health, then the *selectors* that read it as a config entry."""
     import shutil
 
     listing, page = result.listing, result.page
@@ -118,8 +125,10 @@ def print_checked(result: Checked) -> None:
     where = page.url if page.final_url == page.url else f"{page.url} (redirected to {page.final_url})"
     print(f"{where}: {usable} items{f' (lang {listing.lang})' if listing.lang else ''}")
     if listing.detected_as:
-        print(f"  found by generic detection: blocks like {listing.detected_as!r} "
-              f"({result.source.key}.selectors.item {result.source.selectors.item!r} matched nothing)")
+        given = result.source.selectors.item
+        why = (f"{result.source.key}.selectors.item {given!r} matched nothing" if given
+               else "no item selector given")
+        print(f"  found by generic detection: blocks like {listing.detected_as!r} ({why})")
     title_width = max(20, width - 2 - 3 - 2 - 10 - 2 - 24 - 2 - 20)
     print(f"  {'#':>3}  {'date':10}  {'label / kind':24}  {'title':{title_width}}  missing")
     for number, (raw, item) in enumerate(result.items, 1):
@@ -129,7 +138,8 @@ def print_checked(result: Checked) -> None:
         labels = " | ".join(item.categories) if item else (raw.label or "")
         note = ", ".join(missing) + (" (skipped)" if item is None else "")
         print(f"  {number:>3}  {date:10}  {_cut(labels, 24):24}  {_cut(raw.title or '—', title_width):{title_width}}  {note}")
-        print(f"  {'':3}  {raw.link or '(no link)'}")
+        structured = ", ".join(_FIELD_NAMES.get(f, f) for f in raw.from_structured)
+        print(f"  {'':3}  {raw.link or '(no link)'}{f'  [from structured data: {structured}]' if structured else ''}")
     counts = " · ".join(f"{key} {count}" for key, count in listing.selector_report)
     print(f"  selectors matched: {counts} · next page: {listing.next_url or 'none'}")
     if result.problems:
@@ -137,6 +147,96 @@ def print_checked(result: Checked) -> None:
             print(f"  health: FAILS: {problem}")
     else:
         print("  health: ok")
+    if selectors is not None and selectors.item:
+        print("  the selectors that gave this table, for config.yaml:")
+        for line in source_entry(result.source, selectors, needs_base_url(listing)).splitlines():
+            print(f"    {line}")
+
+
+def needs_base_url(listing: Listing) -> bool:
+    """Whether the page was read from a file and some of its links could not be made web links:
+    root-relative links in a saved page need the source's base_url."""
+    return listing.base_url.startswith("file:") and any(raw.link is None for raw in listing.items)
+
+
+def source_entry(source: Source, selectors: Selectors, base_url_needed: bool = False) -> str:
+    """A ready-to-paste YAML ``sources:`` list with one entry: url, selectors, timezone, base_url."""
+    import yaml
+
+    entry: dict = {"url": source.url,
+                   "selectors": {k: v for k, v in vars(selectors).items() if v is not None}}
+    entry["timezone"] = source.timezone
+    if source.date_order != "DMY":
+        entry["date_order"] = source.date_order
+    if source.base_url:
+        entry["base_url"] = source.base_url
+    text = yaml.safe_dump({"sources": [entry]}, sort_keys=False, allow_unicode=True, width=1000)
+    if base_url_needed and not source.base_url:
+        text += ("  # the saved page's links are relative: set base_url to the page's web address\n"
+                 "  # base_url: https://www.example.org/the/page/\n")
+    return text
+
+
+def init_config(source: Source, page: Page, text: str, listing: Listing, selectors: Selectors,
+                feed_title: str | None = None) -> str:
+    """A complete, commented config.yaml for the page *text* read from *page* (what `spfeed init`
+    prints): the feed's title, link and author from the page, the source with *selectors*."""
+    from urllib.parse import urlsplit
+
+    import yaml
+
+    from spfeed.extract import parse
+    from spfeed.html import attribute, text_of
+
+    soup = parse(text)
+    title = feed_title or text_of(soup.title) or urlsplit(page.final_url).hostname or "News"
+    site = attribute(soup.find("meta", property="og:site_name"), "content") or attribute(
+        soup.find("meta", attrs={"name": "application-name"}), "content")
+    link = page.final_url if page.final_url.startswith(("http://", "https://")) else (
+        source.base_url or (listing.base_url if listing.base_url.startswith(("http://", "https://"))
+                            else "https://www.example.org/"))
+    author = site or urlsplit(link).hostname or "unknown"
+
+    def scalar(value: str) -> str:
+        return yaml.safe_dump(value, allow_unicode=True, width=1000).removesuffix("\n...\n").strip()
+
+    lines = [
+        f"# spfeed's configuration for {page.final_url}",
+        "# written by `spfeed init`; relative paths resolve against this file's folder. See README.md for every key.",
+        "feed:",
+        f"  title: {scalar(title)}",
+        "  # the page the feed is about",
+        f"  link: {scalar(link)}",
+    ]
+    if listing.lang:
+        lines.append(f"  language: {scalar(listing.lang)}")
+    lines += [
+        "  author:",
+        f"    name: {scalar(author)}",
+        "  # The URL of the folder where rss.xml and atom.xml are published: edit it to yours.",
+        "  base_url: https://feeds.example.org/spfeed/",
+        "",
+        "# the selectors below are what generic detection found; `spfeed check` shows what they read",
+    ]
+    lines += source_entry(source, selectors, needs_base_url(listing)).rstrip("\n").splitlines()
+    lines += [
+        "",
+        "output:",
+        "  dir: feeds",
+        "  max_items: 50",
+        "",
+        "state:",
+        "  path: state/spfeed.sqlite",
+        "",
+        "schedule:",
+        '  cron: "0 */6 * * *"',
+        "",
+        "http:",
+        "  timeout: 30",
+        "  retries: 3",
+        "  max_bytes: 5000000",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _cut(text: str, width: int) -> str:

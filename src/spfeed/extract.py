@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 from spfeed.config import Config, Selectors, Source
 from spfeed.encoding import decode_html  # noqa: F401 - where the pipeline and older callers find it
-from spfeed.errors import ConfigError
+from spfeed.errors import ConfigError, printable
 from spfeed.html import ISO_DATE, attribute, bad_attribute, machine_date, resolve, split_attribute, text_of
 from spfeed.model import Listing, RawItem
 
@@ -205,7 +205,7 @@ def read_listing(text: str, url: str, selectors: Selectors, base_url: str | None
     if detected_as and selectors.item and blocks:
         report = (("item", 0),) + report[1:]  # the configured selector found nothing
     listing = Listing(items=tuple(items), base_url=base, lang=lang, next_url=next_url,
-                      selector_report=report, detected_as=detected_as if items else None)
+                      selector_report=report, detected_as=printable(detected_as, 120) if detected_as and items else None)
     return listing, used
 
 

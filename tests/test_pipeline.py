@@ -260,3 +260,25 @@ def test_some_undated_items_are_reported_in_one_warning(tmp_path, site, clock):
     assert not report.failures
     assert [w for w in report.warnings if "no readable date" in w] == [
         f"{url}: 1 of 3 items have no readable date (sources[0].selectors.date 'p.date'): published when first seen"]
+
+
+def test_times_published_once_never_move_back_when_the_clock_does(tmp_path, site, clock):
+    """The clock going back between runs (2026-12-01, then 2024-01-01) once moved a changed item's
+    <updated>, and the feed's, back by years."""
+    url = site.page("/p", listing([entry(1), entry(2)]))
+    config = config_for(tmp_path, url)
+    clock.now = clock.now.replace(year=2026, month=12, day=1)
+    update(config, now=clock)
+    site.page("/p", listing([entry(1, summary="Changed once."), entry(2)]))
+    update(config, now=clock)
+    first = parse_feed(feeds(config)[1])
+    clock.now = clock.now.replace(year=2024, month=1, day=1)
+    site.page("/p", listing([entry(1, summary="Changed twice."), entry(2)]))
+    report = update(config, now=clock)
+    [(changed, fields)] = report.updated
+    assert fields == ("summary",)
+    second = parse_feed(feeds(config)[1])
+    assert second.feed.updated_parsed > first.feed.updated_parsed
+    before = {e.id: e.updated_parsed for e in first.entries}
+    after = {e.id: e.updated_parsed for e in second.entries}
+    assert after[changed.id] > before[changed.id] and all(after[i] >= before[i] for i in before)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from spfeed import __version__
 from spfeed.announce.settings import NotifySettings, parse_hubs, parse_notify
+from spfeed.announce.settings import kind_of as _kind
 from spfeed.errors import ConfigError
 from spfeed.model import FILES, Author
 from spfeed.profiles import PROFILES, SELECTOR_KEYS
@@ -572,19 +573,3 @@ def _check_timezone(name: str, fail) -> None:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise fail(f"unknown time zone {name!r} (use an IANA name such as Europe/Zurich)") from None
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"a boolean ({value})"
-    if isinstance(value, (int, float)):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        return f"a string ({value!r})"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__

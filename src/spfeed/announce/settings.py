@@ -95,7 +95,7 @@ def parse_hubs(value: Any, fail: Fail, key: str = "feed.hubs") -> tuple[str, ...
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise fail(key, f"expected a list of hub URLs, got {_kind(value)}")
+        raise fail(key, f"expected a list of hub URLs, got {kind_of(value)}")
     hubs = tuple(_url(v, f"{key}[{i}]", fail) for i, v in enumerate(value))
     for i, hub in enumerate(hubs):
         if hub in hubs[:i]:
@@ -126,7 +126,7 @@ def _command(value: Any, key: str, fail: Fail) -> Command:
     elif run is None:
         raise fail(f"{key}.run", "missing (required)")
     else:
-        raise fail(f"{key}.run", f"expected a command line (a string or a list of words), got {_kind(run)}")
+        raise fail(f"{key}.run", f"expected a command line (a string or a list of words), got {kind_of(run)}")
     return Command(argv=argv, on=_on(command, key, fail),
                    timeout=float(_number(command, "timeout", key, DEFAULT_COMMAND_TIMEOUT, fail,
                                          minimum=0.1, maximum=3600)))
@@ -138,7 +138,7 @@ def _email(value: Any, key: str, fail: Fail) -> Email:
     if isinstance(to, str):
         to = [to]
     if not isinstance(to, list) or not to:
-        raise fail(f"{key}.to", f"expected an e-mail address or a list of them, got {_kind(to)}")
+        raise fail(f"{key}.to", f"expected an e-mail address or a list of them, got {kind_of(to)}")
     for i, address in enumerate(to):
         _address(address, f"{key}.to[{i}]", fail)
     if "from" not in mail:
@@ -156,7 +156,7 @@ def _smtp(value: Any, key: str, fail: Fail) -> Smtp:
         raise fail(f"{key}.host", "missing (required)")
     starttls = smtp.get("starttls", True)
     if not isinstance(starttls, bool):
-        raise fail(f"{key}.starttls", f"expected true or false, got {_kind(starttls)}")
+        raise fail(f"{key}.starttls", f"expected true or false, got {kind_of(starttls)}")
     username = _string(smtp, "username", key, fail)
     password_env = _string(smtp, "password_env", key, fail)
     if password_env is not None and not _ENV_NAME.fullmatch(password_env):
@@ -173,7 +173,7 @@ def _apprise(top: dict, fail: Fail) -> tuple[str, ...]:
     urls = []
     for value, key in _list(top, "apprise", "notify", fail):
         if not isinstance(value, str) or "://" not in value:
-            raise fail(key, f"expected an Apprise URL such as mailto://… or json://…, got {_kind(value)}")
+            raise fail(key, f"expected an Apprise URL such as mailto://… or json://…, got {kind_of(value)}")
         urls.append(value.strip())
     if urls:
         from importlib.util import find_spec
@@ -189,7 +189,7 @@ def _table(value: Any, key: str, known: tuple[str, ...], fail: Fail) -> dict[str
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise fail(key, f"expected a mapping of {', '.join(known)}, got {_kind(value)}")
+        raise fail(key, f"expected a mapping of {', '.join(known)}, got {kind_of(value)}")
     for name in value:
         if name not in known:
             raise fail(f"{key}.{name}", f"unknown key (known keys: {', '.join(known)})")
@@ -201,7 +201,7 @@ def _list(table: dict, name: str, key: str, fail: Fail) -> list[tuple[Any, str]]
     if value is None:
         return []
     if not isinstance(value, list):
-        raise fail(f"{key}.{name}", f"expected a list, got {_kind(value)}")
+        raise fail(f"{key}.{name}", f"expected a list, got {kind_of(value)}")
     return [(v, f"{key}.{name}[{i}]") for i, v in enumerate(value)]
 
 
@@ -212,7 +212,7 @@ def _on(table: dict, key: str, fail: Fail) -> frozenset[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value:
-        got = "an empty list" if value == [] else _kind(value)
+        got = "an empty list" if value == [] else kind_of(value)
         raise fail(f"{key}.on", f"expected a list of events ({', '.join(EVENTS)}), got {got}")
     for i, event in enumerate(value):
         if event not in ALL_EVENTS:
@@ -225,7 +225,7 @@ def _string(table: dict, name: str, key: str, fail: Fail) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise fail(f"{key}.{name}", f"expected a non-empty string, got {_kind(value)}")
+        raise fail(f"{key}.{name}", f"expected a non-empty string, got {kind_of(value)}")
     return value.strip()
 
 
@@ -235,7 +235,7 @@ def _number(table: dict, name: str, key: str, default: float, fail: Fail, *, int
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, (int,) if integer else (int, float)):
-        raise fail(f"{key}.{name}", f"expected {'a whole number' if integer else 'a number'}, got {_kind(value)}")
+        raise fail(f"{key}.{name}", f"expected {'a whole number' if integer else 'a number'}, got {kind_of(value)}")
     if value < minimum or (maximum is not None and value > maximum):
         bound = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
         raise fail(f"{key}.{name}", f"expected a number {bound}, got {value}")
@@ -244,7 +244,7 @@ def _number(table: dict, name: str, key: str, default: float, fail: Fail, *, int
 
 def _url(value: Any, key: str, fail: Fail) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise fail(key, f"expected an absolute http(s) URL, got {_kind(value)}")
+        raise fail(key, f"expected an absolute http(s) URL, got {kind_of(value)}")
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise fail(key, f"expected an absolute http(s) URL, got {value!r}")
@@ -253,11 +253,12 @@ def _url(value: Any, key: str, fail: Fail) -> str:
 
 def _address(value: Any, key: str, fail: Fail) -> str:
     if not isinstance(value, str) or not _ADDRESS.fullmatch(value.strip()):
-        raise fail(key, f"expected an e-mail address, got {_kind(value)}")
+        raise fail(key, f"expected an e-mail address, got {kind_of(value)}")
     return value.strip()
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """What a config value is, for messages: 'a string ('soon')', 'a list', 'nothing'."""
     if value is None:
         return "nothing"
     if isinstance(value, bool):

@@ -87,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="try an unreachable host N more times (default 0)")
     command("run", "Run update now and then on schedule.cron (or schedule.every) until SIGTERM or Ctrl-C.",
             "spfeed --config config.yaml run")
+    status = command("status", "Show each feed's and source's last reads, failures, validators, items and "
+                     "published files, and the last runs, from the state; no network, no lock (exit 1 when a source "
+                     "has failed notify.failures_after times in a row).", "spfeed status --runs 5", feed_option)
+    status.add_argument("--json", action="store_true", help="print one JSON object (keys in the README)")
+    status.add_argument("--runs", type=_count_runs, default=10, metavar="N", help="show the last N runs (default 10)")
+    command("validate", "Check the whole config (keys, types, selectors, cron, time zones, paths, hubs and notify "
+            "targets) and print every error, one per line; nothing when it is clean. No network.",
+            "spfeed --config /etc/spfeed/config.yaml validate")
     return parser
 
 
@@ -150,7 +158,11 @@ def _dispatch(args: argparse.Namespace, as_json: bool) -> int:
         return _check(args)
     if args.command == "init":
         return _init(args)
+    if args.command == "validate":
+        return _validate(args)
     config = config_module.load(config_module.config_path(getattr(args, "config", None)))
+    if args.command == "status":
+        return _status(args, config)
     if args.command == "update":
         from spfeed.pipeline import update
 
@@ -245,6 +257,32 @@ def _init(args: argparse.Namespace) -> int:
                           "no structured data): try spfeed check URL --select item=CSS")
     print(init_config(source, page, text, listing, used, args.feed_title), end="")
     return 0
+
+
+def _status(args: argparse.Namespace, config) -> int:
+    """`spfeed status`: the state of each feed and source and the last runs; exit 1 when a source
+    has failed notify.failures_after reads in a row. Reads the state only (no network, no lock)."""
+    from spfeed.status import collect, render_json, render_text
+
+    status = collect(config, config.select(args.feed), runs=args.runs)
+    print(render_json(status) if args.json else render_text(status), end="\n" if args.json else "")
+    return status.exit_code
+
+
+def _validate(args: argparse.Namespace) -> int:
+    """`spfeed validate`: every problem of the config, one per line on stdout; exit 2 if any."""
+    from spfeed import config as config_module
+
+    problems = config_module.validate(config_module.config_path(getattr(args, "config", None)))
+    for line in problems:
+        print(line)
+    return 2 if problems else 0
+
+
+def _count_runs(text: str) -> int:
+    if not text.isdigit() or int(text) > 5000:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 5000, got {text!r}")
+    return int(text)
 
 
 def _progress():

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -169,18 +170,116 @@ def load(path: Path) -> Config:
 
 def parse(text: str, path: Path) -> Config:
     """Check the YAML *text* of the config file at *path* (relative paths resolve against its folder)."""
+    return _Reader(path).config(_load_yaml(text, path))
+
+
+def validate(path: Path) -> list[str]:
+    """Every problem of the config file at *path*, one line each (``config.yaml:12: feed.titel:
+    unknown key; did you mean feed.title?``), in line order; empty when it is clean.
+
+    Checks what loading does for every command, and more that is kept off their cheap path: every
+    source's selectors compiled, and ``schedule.cron`` as APScheduler reads it. No network."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return [f"{path}: config file not found (use --config PATH or $SPFEED_CONFIG)"]
+    except (OSError, UnicodeDecodeError) as e:
+        return [f"{path}: cannot read config file: {e}"]
+    try:
+        data = _load_yaml(text, path)
+    except ConfigError as e:
+        return [str(e)]
+    reader = _Reader(path, collect=True)
+    assert reader.errors is not None
+    try:
+        config: Config | None = reader.config(data)
+    except ConfigError as e:
+        reader.errors.append(e)
+        config = None
+    errors = reader.errors
+    if config is not None:
+        from spfeed.extract import check_source_selectors
+        from spfeed.scheduler import trigger
+
+        for source in config.sources:
+            try:
+                check_source_selectors(source, str(path))
+            except ConfigError as e:
+                errors.append(e)
+        if not any(str(e).startswith(f"{path}: schedule") for e in errors):
+            try:
+                trigger(config)
+            except ConfigError as e:
+                errors.append(e)
+    return _with_lines([str(e) for e in errors], text, path)
+
+
+def _load_yaml(text: str, path: Path) -> Any:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise ConfigError(f"{where}: YAML syntax error: {e.problem or e.context}") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: YAML error: {e}") from None
-    return _Reader(path).config(data)
+
+
+def _with_lines(messages: list[str], text: str, path: Path) -> list[str]:
+    """*messages* (``{path}: {key}: …``) as ``{path}:{line}: {key}: …``, sorted by line, each once.
+    A key the file does not have (a missing one) takes the line of the nearest key above it in the
+    tree; a message without a key keeps no line."""
+    lines = key_lines(text)
+    prefix = f"{path}: "
+    located: list[tuple[int, str]] = []
+    for message in dict.fromkeys(messages):
+        line = None
+        if message.startswith(prefix):
+            key = message[len(prefix):].partition(": ")[0]
+            while key and line is None:
+                line = lines.get(key)
+                key = _PARENT.sub("", key)
+        if line is None:
+            located.append((0, message))
+        else:
+            located.append((line, f"{path}:{line}: {message[len(prefix):]}"))
+    return [message for _, message in sorted(located, key=lambda pair: pair[0])]
+
+
+_PARENT = re.compile(r"(?:^|\.)[^.\[]*$|\[\d+\]$")
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Each key path of the YAML *text* (``feed.title``, ``sources[0].selectors.item``) and the
+    line (from 1) it stands on, from PyYAML's node tree: the values are read as before."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        root = yaml.compose(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        return {}
+    lines: dict[str, int] = {}
+
+    def walk(node: Any, key: str, depth: int) -> None:
+        if depth > 50:
+            return
+        if isinstance(node, yaml.MappingNode):
+            for name, value in node.value:
+                where = f"{key}.{name.value}" if key else str(name.value)
+                lines.setdefault(where, name.start_mark.line + 1)
+                walk(value, where, depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, value in enumerate(node.value):
+                where = f"{key}[{i}]"
+                lines.setdefault(where, value.start_mark.line + 1)
+                walk(value, where, depth + 1)
+
+    walk(root, "", 0)
+    return lines
 
 
 #: A BCP 47 language tag as feeds use them: "en", "fr-CH".
@@ -195,6 +294,8 @@ _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 #: A host name or an IP address as allow_hosts lists them (IPv6 in brackets or bare).
 _HOST = re.compile(r"[A-Za-z0-9._-]+\.?|\[?[0-9A-Fa-f:.]+\]?")
+#: An unknown key's message, as _Reader.table and announce.settings write it.
+_KNOWN_KEYS = re.compile(r"unknown key \(known keys: ([^()]*)\)")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 
 
@@ -206,15 +307,51 @@ def parse_duration(text: str) -> float:
     return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
 
 
+class _Skipped(ConfigError):
+    """A part whose errors were kept (collecting mode): left out, the rest still checked."""
+
+
+#: What stands for a URL that could not be read, in collecting mode.
+_PLACEHOLDER_URL = "https://invalid.invalid/"
+
+
 class _Reader:
     """Walks the parsed YAML, checking every key and type, and builds the settings."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, collect: bool = False) -> None:
         self.path = path
         self.folder = path.resolve().parent
+        #: In collecting mode (`spfeed validate`) every error found, in reading order; else None.
+        self.errors: list[ConfigError] | None = [] if collect else None
 
     def fail(self, key: str, message: str) -> ConfigError:
+        """The error for *key*; an unknown key's message gains "did you mean …?" when one is close."""
+        known = _KNOWN_KEYS.fullmatch(message)
+        if known:
+            parent, _, name = key.rpartition(".")
+            close = get_close_matches(name, known.group(1).split(", "), n=1)
+            if close:
+                message += f"; did you mean {parent + '.' if parent else ''}{close[0]}?"
         return ConfigError(f"{self.path}: {key}: {message}" if key else f"{self.path}: {message}")
+
+    def report(self, error: ConfigError) -> None:
+        """An error that does not stop the reading: raised at once, or kept in collecting mode."""
+        if self.errors is None:
+            raise error
+        self.errors.append(error)
+
+    def attempt(self, default: Any, read: Callable[[], Any]) -> Any:
+        """*read()*; in collecting mode an error in it is kept and *default* stands for its value,
+        so that the rest of the file is still checked."""
+        try:
+            return read()
+        except _Skipped:
+            return default
+        except ConfigError as e:
+            if self.errors is None:
+                raise
+            self.errors.append(e)
+            return default
 
     def table(self, value: Any, key: str, known: tuple[str, ...]) -> dict[str, Any]:
         if value is None:
@@ -224,7 +361,7 @@ class _Reader:
         for name in value:
             if name not in known:
                 where = f"{key}.{name}" if key else str(name)
-                raise self.fail(where, f"unknown key (known keys: {', '.join(known)})")
+                self.report(self.fail(where, f"unknown key (known keys: {', '.join(known)})"))
         return value
 
     def string(self, table: dict, name: str, key: str, default: str | None = None,
@@ -286,9 +423,52 @@ class _Reader:
     def config(self, data: Any) -> Config:
         if data is None:
             raise self.fail("", "the config file is empty")
+        a = self.attempt
         top = self.table(data, "", ("feed", "sources", "feeds", "output", "state", "schedule", "http", "notify"))
-        state = self.table(top.get("state"), "state", ("path", "lock_timeout"))
-        schedule = self.table(top.get("schedule"), "schedule", ("cron", "every"))
+        state = a({}, lambda: self.table(top.get("state"), "state", ("path", "lock_timeout")))
+        schedule = a({}, lambda: self.table(top.get("schedule"), "schedule", ("cron", "every")))
+        every = a(None, lambda: self.every(schedule))
+        cron = a(DEFAULT_CRON, lambda: self.cron(schedule))
+        output_table = a({}, lambda: self.table(top.get("output"), "output", OUTPUT_KEYS + ("base_url",)))
+        default_output = OutputSettings(dir=self.folder / "feeds")
+        output = a(default_output, lambda: self.output(output_table, "output", default_output))
+        if "feeds" in top:
+            for old in ("feed", "sources"):
+                if old in top:
+                    self.report(self.fail(old, "give either feeds (several feeds) or feed and sources (one feed), "
+                                               "not both"))
+            base_url = a(_PLACEHOLDER_URL, lambda: self.folder_url(output_table, "output", required=True))
+            feeds = a((), lambda: self.feeds(top["feeds"], output, base_url))
+        else:
+            if "feed" not in top:
+                raise self.fail("feed", "missing (required; or give feeds: for several feeds)")
+            if "sources" not in top:
+                raise self.fail("sources", "missing (required)")
+            if "base_url" in output_table:
+                self.report(self.fail("output.base_url", "goes with feeds:; a single feed gives feed.base_url"))
+            feed_url = a(_PLACEHOLDER_URL, lambda: self.folder_url(top["feed"], "feed", required=True))
+            settings = a(None, lambda: self.feed(top["feed"], "feed", feed_url))
+            sources = a((), lambda: self.sources(top["sources"], "sources"))
+            feeds = (FeedSpec("", "feed", settings, sources, output),) if settings is not None else ()
+            base_url = feed_url
+        a(None, lambda: self.check_paths(feeds))
+        state_path = a(self.folder / "state/spfeed.sqlite",
+                       lambda: self.path_value(state, "path", "state", "state/spfeed.sqlite"))
+        a(None, lambda: self.check_files(feeds, output, state_path))
+        return Config(
+            path=self.path,
+            feeds=feeds,
+            output=output,
+            base_url=base_url,
+            state_path=state_path,
+            lock_timeout=a(10.0, lambda: self.number(state, "lock_timeout", "state", 10.0, maximum=3600)),
+            schedule_cron=cron,
+            schedule_every=every,
+            http=a(HttpSettings(), lambda: self.http(top.get("http"))),
+            notify=a(NotifySettings(), lambda: parse_notify(top.get("notify"), self.fail)),
+        )
+
+    def every(self, schedule: dict) -> str | None:
         every = self.string(schedule, "every", "schedule")
         if every is not None:
             if "cron" in schedule:
@@ -297,38 +477,17 @@ class _Reader:
                 parse_duration(every)
             except ValueError:
                 raise self.fail("schedule.every", f"expected a duration such as 90s, 30m or 6h, got {every!r}") from None
-        output_table = self.table(top.get("output"), "output", OUTPUT_KEYS + ("base_url",))
-        output = self.output(output_table, "output", OutputSettings(dir=self.folder / "feeds"))
-        if "feeds" in top:
-            for old in ("feed", "sources"):
-                if old in top:
-                    raise self.fail(old, "give either feeds (several feeds) or feed and sources (one feed), not both")
-            base_url = self.folder_url(output_table, "output", required=True)
-            assert base_url is not None
-            feeds = self.feeds(top["feeds"], output, base_url)
-        else:
-            if "feed" not in top:
-                raise self.fail("feed", "missing (required; or give feeds: for several feeds)")
-            if "sources" not in top:
-                raise self.fail("sources", "missing (required)")
-            if "base_url" in output_table:
-                raise self.fail("output.base_url", "goes with feeds:; a single feed gives feed.base_url")
-            settings = self.feed(top["feed"], "feed", self.folder_url(top["feed"], "feed", required=True))
-            feeds = (FeedSpec("", "feed", settings, self.sources(top["sources"], "sources"), output),)
-            base_url = settings.base_url
-        self.check_paths(feeds)
-        return Config(
-            path=self.path,
-            feeds=feeds,
-            output=output,
-            base_url=base_url,
-            state_path=self.path_value(state, "path", "state", "state/spfeed.sqlite"),
-            lock_timeout=self.number(state, "lock_timeout", "state", 10.0, maximum=3600),
-            schedule_cron=self.string(schedule, "cron", "schedule", default=DEFAULT_CRON) or DEFAULT_CRON,
-            schedule_every=every,
-            http=self.http(top.get("http")),
-            notify=parse_notify(top.get("notify"), self.fail),
-        )
+        return every
+
+    def cron(self, schedule: dict) -> str:
+        """``schedule.cron``, checked by :func:`cron_problem` (APScheduler's own check is left to
+        `run` and `validate`, off the cheap path)."""
+        cron = self.string(schedule, "cron", "schedule", default=DEFAULT_CRON) or DEFAULT_CRON
+        problem = cron_problem(cron)
+        if problem:
+            raise self.fail("schedule.cron", f"invalid cron expression {cron!r} (expected 5 fields: minute hour "
+                                             f"day month weekday): {problem}")
+        return cron
 
     def output(self, table: dict, key: str, base: OutputSettings) -> OutputSettings:
         """The ``output`` block at *key* over the settings it defaults to."""
@@ -367,30 +526,40 @@ class _Reader:
         feeds = []
         names: set[str] = set()
         for i, entry in enumerate(value):
-            key = f"feeds[{i}]"
-            table = self.table(entry, key, FEED_KEYS + ("name", "sources", "output"))
-            name = self.string(table, "name", key, required=True)
-            assert name is not None
-            if not FEED_NAME.fullmatch(name):
-                raise self.fail(f"{key}.name", f"expected a slug of letters, digits and -, got {name!r}")
-            if name in names:
-                raise self.fail(f"{key}.name", f"two feeds are named {name!r}")
-            names.add(name)
-            if "sources" not in table:
-                raise self.fail(f"{key}.sources", "missing (required)")
-            own = self.table(table.get("output"), f"{key}.output", OUTPUT_KEYS + ("base_url",))
-            feed_output = self.output(own, f"{key}.output", replace(output, dir=output.dir / name))
-            feed_url = self.folder_url(own, f"{key}.output")
-            if feed_url is None:
-                try:
-                    relative = feed_output.dir.relative_to(output.dir)
-                except ValueError:
-                    raise self.fail(f"{key}.output.dir", "is outside output.dir: give the feed its own "
-                                    f"{key}.output.base_url (the URL it is served at)") from None
-                feed_url = base_url + "".join(f"{part}/" for part in relative.parts)
-            feeds.append(FeedSpec(name, key, self.feed(table, key, feed_url),
-                                  self.sources(table["sources"], f"{key}.sources"), feed_output))
+            feed = self.attempt(None, lambda: self.feed_entry(entry, f"feeds[{i}]", output, base_url, names))
+            if feed is not None:
+                feeds.append(feed)
         return tuple(feeds)
+
+    def feed_entry(self, entry: Any, key: str, output: OutputSettings, base_url: str, names: set[str]) -> FeedSpec:
+        """One entry of ``feeds:``; *names* are the names of the entries before it."""
+        a = self.attempt
+        table = self.table(entry, key, FEED_KEYS + ("name", "sources", "output"))
+        name = self.string(table, "name", key, required=True)
+        assert name is not None
+        if not FEED_NAME.fullmatch(name):
+            raise self.fail(f"{key}.name", f"expected a slug of letters, digits and -, got {name!r}")
+        if name in names:
+            raise self.fail(f"{key}.name", f"two feeds are named {name!r}")
+        names.add(name)
+        if "sources" not in table:
+            self.report(self.fail(f"{key}.sources", "missing (required)"))
+        own = a({}, lambda: self.table(table.get("output"), f"{key}.output", OUTPUT_KEYS + ("base_url",)))
+        default = replace(output, dir=output.dir / name)
+        feed_output = a(default, lambda: self.output(own, f"{key}.output", default))
+        feed_url = a(_PLACEHOLDER_URL, lambda: self.folder_url(own, f"{key}.output"))
+        if feed_url is None:
+            try:
+                relative = feed_output.dir.relative_to(output.dir)
+            except ValueError:
+                raise self.fail(f"{key}.output.dir", "is outside output.dir: give the feed its own "
+                                f"{key}.output.base_url (the URL it is served at)") from None
+            feed_url = base_url + "".join(f"{part}/" for part in relative.parts)
+        settings = a(None, lambda: self.feed(table, key, feed_url))
+        sources = a((), lambda: self.sources(table["sources"], f"{key}.sources")) if "sources" in table else ()
+        if settings is None:
+            raise _Skipped()
+        return FeedSpec(name, key, settings, sources, feed_output)
 
     def check_paths(self, feeds: Sequence[FeedSpec]) -> None:
         """Two feeds never publish in one folder."""
@@ -401,24 +570,46 @@ class _Reader:
                 raise self.fail(f"{feed.key}.output.dir", f"{feed.output.dir} is also {other}'s folder")
             folders[feed.output.dir] = feed.key
 
+    def check_files(self, feeds: Sequence[FeedSpec], output: OutputSettings, state_path: Path) -> None:
+        """The state file and its lock are neither an output file nor an output folder: a path
+        collision would overwrite the history with a feed, or a feed with the history."""
+        taken: dict[Path, str] = {output.dir: "output.dir"}
+        for name in ("opml", "html"):
+            taken.setdefault(output.dir / FILES[name], f"the {FILES[name]} in output.dir")
+        for feed in feeds:
+            taken.setdefault(feed.output.dir, f"the folder of {feed.label}")
+            for fmt in feed.output.formats:
+                taken.setdefault(feed.path(fmt), f"the {FILES[fmt]} of {feed.label}")
+        lock = state_path.with_name(state_path.name + ".lock")
+        for path, what in ((state_path, "the state file"), (lock, "the state file's lock")):
+            other = taken.get(path)
+            if other is not None:
+                raise self.fail("state.path", f"{what} {path} is also {other}; give the state its own path")
+        if state_path == self.path.resolve():
+            raise self.fail("state.path", f"the state file {state_path} is the config file itself")
+
     def feed(self, value: Any, key: str, base_url: str | None) -> FeedSettings:
         """A feed's own settings: the ``feed:`` block, or the same keys in an entry of ``feeds:``."""
         known = FEED_KEYS + (("base_url",) if key == "feed" else ("name", "sources", "output"))
+        a = self.attempt
         feed = self.table(value, key, known)
-        title = self.string(feed, "title", key, required=True)
+        title = a("?", lambda: self.string(feed, "title", key, required=True))
         assert title is not None and base_url is not None
+        return FeedSettings(
+            title=title,
+            link=a("", lambda: self.url(feed, "link", key, required=True) or ""),
+            base_url=base_url,
+            author=a(Author(name="?"), lambda: self.author(feed.get("author"), f"{key}.author")),
+            description=a(title, lambda: self.string(feed, "description", key, default=title) or title),
+            language=a(None, lambda: self.language(feed, key)),
+            hubs=a((), lambda: parse_hubs(feed.get("hubs"), self.fail, f"{key}.hubs")),
+        )
+
+    def language(self, feed: dict, key: str) -> str | None:
         language = self.string(feed, "language", key)
         if language is not None and not LANGUAGE_TAG.fullmatch(language):
             raise self.fail(f"{key}.language", f"expected a language tag such as en or fr-CH, got {language!r}")
-        return FeedSettings(
-            title=title,
-            link=self.url(feed, "link", key, required=True) or "",
-            base_url=base_url,
-            author=self.author(feed.get("author"), f"{key}.author"),
-            description=self.string(feed, "description", key, default=title) or title,
-            language=language,
-            hubs=parse_hubs(feed.get("hubs"), self.fail, f"{key}.hubs"),
-        )
+        return language
 
     def author(self, value: Any, key: str) -> Author:
         if value is None:
@@ -436,11 +627,12 @@ class _Reader:
     def sources(self, value: Any, key: str) -> tuple[Source, ...]:
         if not isinstance(value, list) or not value:
             raise self.fail(key, f"expected a non-empty list of sources, got {_kind(value)}")
-        sources = tuple(self.source(item, f"{key}[{i}]") for i, item in enumerate(value))
+        read = (self.attempt(None, lambda: self.source(item, f"{key}[{i}]")) for i, item in enumerate(value))
+        sources = tuple(source for source in read if source is not None)
         seen: set[str] = set()
         for source in sources:
             if source.url in seen:
-                raise self.fail(f"{source.key}.url", f"listed twice: {source.url}")
+                self.report(self.fail(f"{source.key}.url", f"listed twice: {source.url}"))
             seen.add(source.url)
         return sources
 
@@ -449,37 +641,53 @@ class _Reader:
             "url", "profile", "selectors", "timezone", "base_url", "max_pages", "min_items",
             "min_dated_share", "page_delay", "detect", "date_order", "allow_hosts",
         ))
-        url = self.string(src, "url", key, required=True)
-        assert url is not None
+        a = self.attempt
+        url = a(None, lambda: self.string(src, "url", key, required=True))
+        url = a(None, lambda: self.source_url(url, f"{key}.url")) if url is not None else None
+        profile = a(None, lambda: self.profile(src, key))
+        chosen = dict(PROFILES[profile]) if profile else {}
+        given = a({}, lambda: self.table(src.get("selectors"), f"{key}.selectors", SELECTOR_KEYS))
+        for name in given:
+            if name in SELECTOR_KEYS:
+                chosen[name] = a(None, lambda: self.string(given, name, f"{key}.selectors"))
+        if not chosen.get("item") and (profile is not None or "profile" not in src):  # a bad profile says enough
+            self.report(self.fail(key, "needs a profile (e.g. profile: ilo) or selectors with at least an item "
+                                       "selector"))
+        source = Source(
+            key=key,
+            url=url or "",
+            selectors=Selectors(**{**chosen, "item": chosen.get("item") or ""}),
+            profile=profile,
+            timezone=a("Europe/Zurich", lambda: self.timezone(src, key)),
+            base_url=a(None, lambda: self.url(src, "base_url", key)),
+            max_pages=a(1, lambda: self.number(src, "max_pages", key, 1, integer=True, minimum=1, maximum=1000)),
+            min_items=a(1, lambda: self.number(src, "min_items", key, 1, integer=True, minimum=1)),
+            min_dated_share=float(a(0.5, lambda: self.number(src, "min_dated_share", key, 0.5, maximum=1))),
+            page_delay=float(a(2.0, lambda: self.number(src, "page_delay", key, 2.0, maximum=600))),
+            detect=a(True, lambda: self.boolean(src, "detect", key, True)),
+            date_order=a("DMY", lambda: self.date_order(src, key)),
+            allow_hosts=a((), lambda: self.hosts(src, "allow_hosts", key)),
+        )
+        if url is None or not chosen.get("item"):
+            raise _Skipped()  # reported above; in collecting mode the others are checked all the same
+        return source
+
+    def profile(self, src: dict, key: str) -> str | None:
         profile = self.string(src, "profile", key)
         if profile is not None and profile not in PROFILES:
             raise self.fail(f"{key}.profile", f"unknown profile {profile!r} (known: {', '.join(PROFILES)})")
-        chosen = dict(PROFILES[profile]) if profile else {}
-        given = self.table(src.get("selectors"), f"{key}.selectors", SELECTOR_KEYS)
-        for name in given:
-            chosen[name] = self.string(given, name, f"{key}.selectors")
-        if not chosen.get("item"):
-            raise self.fail(key, "needs a profile (e.g. profile: ilo) or selectors with at least an item selector")
+        return profile
+
+    def timezone(self, src: dict, key: str) -> str:
         timezone = self.string(src, "timezone", key, default="Europe/Zurich") or "Europe/Zurich"
         _check_timezone(timezone, lambda msg: self.fail(f"{key}.timezone", msg))
+        return timezone
+
+    def date_order(self, src: dict, key: str) -> str:
         date_order = self.string(src, "date_order", key, default="DMY") or "DMY"
         if date_order not in DATE_ORDERS:
             raise self.fail(f"{key}.date_order", f"expected one of {', '.join(DATE_ORDERS)}, got {date_order!r}")
-        return Source(
-            key=key,
-            url=self.source_url(url, f"{key}.url"),
-            selectors=Selectors(**chosen),
-            profile=profile,
-            timezone=timezone,
-            base_url=self.url(src, "base_url", key),
-            max_pages=self.number(src, "max_pages", key, 1, integer=True, minimum=1, maximum=1000),
-            min_items=self.number(src, "min_items", key, 1, integer=True, minimum=1),
-            min_dated_share=float(self.number(src, "min_dated_share", key, 0.5, maximum=1)),
-            page_delay=float(self.number(src, "page_delay", key, 2.0, maximum=600)),
-            detect=self.boolean(src, "detect", key, True),
-            date_order=date_order,
-            allow_hosts=self.hosts(src, "allow_hosts", key),
-        )
+        return date_order
 
     def hosts(self, table: dict, name: str, key: str) -> tuple[str, ...]:
         """A list of host names (``www.ilo.org``, ``127.0.0.2``), lower-case, without a trailing dot."""
@@ -515,14 +723,17 @@ class _Reader:
         return (self.folder / local).resolve().as_uri()
 
     def http(self, value: Any) -> HttpSettings:
+        a = self.attempt
         http = self.table(value, "http", ("timeout", "retries", "max_bytes", "user_agent", "backoff", "allow_private"))
         return HttpSettings(
-            timeout=float(self.number(http, "timeout", "http", 30.0, minimum=0.1, maximum=600)),
-            retries=self.number(http, "retries", "http", 3, integer=True, maximum=10),
-            max_bytes=self.number(http, "max_bytes", "http", 5_000_000, integer=True, minimum=1024),
-            user_agent=self.string(http, "user_agent", "http", default=DEFAULT_USER_AGENT) or DEFAULT_USER_AGENT,
-            backoff=float(self.number(http, "backoff", "http", 1.0, maximum=300)),
-            allow_private=self.boolean(http, "allow_private", "http", False),
+            timeout=float(a(30.0, lambda: self.number(http, "timeout", "http", 30.0, minimum=0.1, maximum=600))),
+            retries=a(3, lambda: self.number(http, "retries", "http", 3, integer=True, maximum=10)),
+            max_bytes=a(5_000_000, lambda: self.number(http, "max_bytes", "http", 5_000_000, integer=True,
+                                                       minimum=1024)),
+            user_agent=a(DEFAULT_USER_AGENT, lambda: self.string(http, "user_agent", "http",
+                                                                 default=DEFAULT_USER_AGENT) or DEFAULT_USER_AGENT),
+            backoff=float(a(1.0, lambda: self.number(http, "backoff", "http", 1.0, maximum=300))),
+            allow_private=a(False, lambda: self.boolean(http, "allow_private", "http", False)),
         )
 
 
@@ -564,6 +775,62 @@ def sources_to_check(config: Config | None, url: str | None, profile: str | None
     return (replace(source, key="check", url=wanted or source.url, selectors=Selectors(**chosen),
                     profile=profile or source.profile,
                     base_url=base_url or source.base_url),)
+
+
+#: The fields of a cron expression: name, lowest and highest value, names allowed (for month and weekday).
+_CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day", 1, 31, ()),
+    ("month", 1, 12, ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")),
+    ("weekday", 0, 6, ("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
+)
+_CRON_NUMBERS = re.compile(r"(\*|\d+)(?:-(\d+))?(?:/(\d+))?")
+_CRON_NAMES = re.compile(r"([a-z]+)(?:-([a-z]+))?")
+
+
+def cron_problem(expression: str) -> str | None:
+    """What is wrong with a 5-field cron *expression*, or None. A syntax check that accepts only
+    what APScheduler's CronTrigger.from_crontab accepts (numbers, ranges, steps, lists; month and
+    weekday names, without steps), so that loading a config need not import APScheduler."""
+    fields = expression.split()
+    if len(fields) != 5:
+        return f"got {len(fields)} field{'s' if len(fields) != 1 else ''}"
+    for text, (name, low, high, names) in zip(fields, _CRON_FIELDS):
+        for item in text.lower().split(","):
+            problem = _cron_item(item, name, low, high, names)
+            if problem:
+                return problem
+    return None
+
+
+def _cron_item(item: str, name: str, low: int, high: int, names: tuple[str, ...]) -> str | None:
+    """What is wrong with one item of a cron field (``*/15``, ``1-5``, ``mon-fri``), or None."""
+    m = _CRON_NAMES.fullmatch(item) if names else None
+    if m:
+        if any(v is not None and v not in names for v in m.groups()):
+            return f"{name} {item!r}: expected names such as {names[0]}"
+        first, last = (names.index(v) if v else None for v in m.groups())
+        if last is not None and first > last:
+            return f"{name} range {item!r} goes backwards"
+        return None
+    m = _CRON_NUMBERS.fullmatch(item)
+    if not m or (m.group(1) == "*" and m.group(2) is not None):
+        return f"{name} {item!r} is not a number, a range, a step or a list"
+    star = m.group(1) == "*"
+    first = low if star else int(m.group(1))
+    last = None if m.group(2) is None else int(m.group(2))
+    step = None if m.group(3) is None else int(m.group(3))
+    if first < low or (not star and last is None and step is None and first > high) or (
+            last is not None and last > high):
+        return f"{name} {item!r} is out of range ({low}-{high})"
+    if last is not None and first > last:
+        return f"{name} range {item!r} goes backwards"
+    if step == 0:
+        return f"{name} step in {item!r} is 0"
+    if step and step > (last or high) - first:
+        return f"{name} step in {item!r} is larger than its range"
+    return None
 
 
 def _check_timezone(name: str, fail) -> None:

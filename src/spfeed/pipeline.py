@@ -394,7 +394,9 @@ def _read_source(config: Config, feed: FeedSpec, source: Source, store: Store, s
         if page.validators != known.validators:
             store.save_source(feed.name, source.url, state, started)
         return None
-    return _read_pages(config, source, page, state, stop, source.max_pages, source.max_pages, seen=started)
+    reading = _read_pages(config, source, page, state, stop, source.max_pages, source.max_pages, seen=started)
+    run_http[_http_key(feed, source)]["warnings"] = list(reading.warnings)  # for `spfeed status`
+    return reading
 
 
 def _read_pages(config: Config, source: Source, first: Page, state: SourceState, stop: threading.Event | None,

@@ -545,6 +545,65 @@ class Store:
             self._set_meta(f"render_pending:{feed}", "1")
 
 
+    # -- read-only queries, for `spfeed status` (they work on a connection from open_readonly) ----------
+
+    @_guard
+    def read_version(self) -> int:
+        """``PRAGMA user_version``; reading it also proves the file is an SQLite database."""
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @_guard
+    def source_rows(self, feed: str) -> dict[str, dict]:
+        """Every column of *feed*'s rows in the sources table, by URL."""
+        cur = self.conn.execute("SELECT * FROM sources WHERE feed = ?", (feed,))
+        names = [d[0] for d in cur.description]
+        return {row[names.index("url")]: dict(zip(names, row)) for row in cur}
+
+    @_guard
+    def item_count(self, feed: str) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM items WHERE feed = ?", (feed,)).fetchone()[0])
+
+    @_guard
+    def newest_published(self, feed: str) -> str | None:
+        """The ``published`` time (ISO 8601) of *feed*'s newest item, or None when it has none."""
+        row = self.conn.execute("SELECT published FROM items WHERE feed = ? ORDER BY published_ts DESC, position, id "
+                                "LIMIT 1", (feed,)).fetchone()
+        return row[0] if row else None
+
+    @_guard
+    def presence_counts(self, feed: str) -> dict[str, int]:
+        """For each source of *feed*: how many items it listed at its last successful read."""
+        return dict(self.conn.execute("SELECT source, count(*) FROM presence WHERE feed = ? GROUP BY source", (feed,)))
+
+    @_guard
+    def recent_runs(self, limit: int) -> list[dict]:
+        """The last *limit* rows of the runs table, newest first, every column but ``http``."""
+        cur = self.conn.execute("SELECT id, command, started, finished, outcome, exit_code, new, updated, gone, "
+                                "unchanged, message FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur]
+
+    @_guard
+    def last_readings(self, keys: Iterable[str], scan: int = 1000) -> dict[str, tuple[str, list[str]]]:
+        """For each source key (as the runs' ``http`` records name them), the start time of the last
+        run that read its page (not a 304 or an unchanged body) and the warnings that reading gave.
+        Looks back at most *scan* runs."""
+        wanted, found = set(keys), {}
+        cur = self.conn.execute("SELECT started, http FROM runs WHERE http IS NOT NULL ORDER BY id DESC LIMIT ?", (scan,))
+        for started, text in cur:
+            try:
+                records = json.loads(text)
+            except ValueError:
+                continue
+            for key in wanted - found.keys():
+                record = records.get(key) if isinstance(records, dict) else None
+                if isinstance(record, dict) and isinstance(record.get("warnings"), list):
+                    found[key] = (started, [str(w) for w in record["warnings"]])
+            if found.keys() >= wanted:
+                break
+        return found
+
+
 _WRITE_COLUMNS = (
     "feed, id, link, title, summary, label, kind, published, published_ts, dated, updated, updated_ts, zone, lang, "
     "content_hash, first_seen, last_seen, changed_at, position, source"
@@ -567,3 +626,37 @@ def _stored(row: tuple) -> StoredItem:
         first_seen=parse(row[10]), last_seen=parse(row[11]), changed_at=parse(row[12]) if row[12] else None,
         position=row[13], source=row[14], lang=row[15], feed=row[16],
     )
+
+
+# -- read-only queries for `spfeed status` ----------------------------------------------------------
+
+
+def open_readonly(path: Path) -> Store | None:
+    """The state database at *path* opened read-only (SQLite's ``mode=ro``), or None when there is
+    no such file. Creates nothing, takes no lock file and migrates nothing, so it works while a run
+    holds the lock; a file from another schema version is a StoreError."""
+    from urllib.parse import quote
+
+    if not path.exists():
+        return None
+    try:
+        refuse_unless_regular(path)
+        conn = sqlite3.connect(f"file:{quote(str(path.absolute()))}?mode=ro", uri=True, timeout=5.0)
+    except NotAFile as e:
+        raise StoreError(str(e)) from None
+    except sqlite3.Error as e:
+        raise StoreError(f"state database {path}: {e}") from None
+    store = Store(conn, path)
+    try:
+        version = store.read_version()
+    except BaseException:
+        conn.close()
+        raise
+    if version != SCHEMA_VERSION:
+        conn.close()
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"state database {path} has schema version {version}, newer than this spfeed knows "
+                             f"({SCHEMA_VERSION}); upgrade spfeed")
+        raise StoreError(f"state database {path} has schema version {version}, from an older spfeed; the next "
+                         "`spfeed update` migrates it")
+    return store

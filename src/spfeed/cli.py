@@ -7,6 +7,7 @@ Errors are one line on stderr, ``spfeed: error: ...``, and an exit code from the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -160,8 +161,9 @@ def _dispatch(args: argparse.Namespace, as_json: bool) -> int:
     if args.command == "backfill":
         from spfeed.pipeline import backfill
 
-        report = backfill(config, args.max_pages, progress=_progress() if sys.stderr.isatty() else None,
-                          feeds=args.feed)
+        with _stop_on_signals() as stop:
+            report = backfill(config, args.max_pages, progress=_progress() if sys.stderr.isatty() else None,
+                              feeds=args.feed, stop=stop)
         print_outcome(report, as_json, list_items=False)
         return report.exit_code
     if args.command == "regenerate":
@@ -245,6 +247,32 @@ def _init(args: argparse.Namespace) -> int:
                           "no structured data): try spfeed check URL --select item=CSS")
     print(init_config(source, page, text, listing, used, args.feed_title), end="")
     return 0
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """An event that SIGTERM or SIGINT sets while the block runs, so that a long command stops at
+    its next safe point and keeps what it did; a second signal acts as usual (ends it at once).
+    The previous handlers come back afterwards."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def on_signal(signum: int, _frame) -> None:
+        log.warning("received %s; stopping after the current page", signal.Signals(signum).name)
+        stop.set()
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+    for sig in before:
+        signal.signal(sig, on_signal)
+    try:
+        yield stop
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def _progress():

@@ -163,3 +163,38 @@ def test_a_backfill_stopped_mid_walk_keeps_the_pages_it_read(tmp_path, endless, 
     with sqlite3.connect(tmp_path / "state" / "spfeed.sqlite") as conn:
         outcome, new = conn.execute("SELECT outcome, new FROM runs ORDER BY id DESC").fetchone()
     assert outcome == "failed" and new == kept
+
+
+# -- a closed stdout -------------------------------------------------------------------------------
+
+MANY = 1500  #: enough summary lines to fill a pipe's buffer many times over
+
+
+@pytest.fixture
+def big_listing(site):
+    return site.page("/big", listing([entry(n) for n in range(MANY)]))
+
+
+def piped_into_head(config, *args) -> tuple[int, str, str]:
+    """``spfeed ARGS | head -1`` as real processes; spfeed's exit code, head's output, spfeed's stderr."""
+    producer = spfeed(config, *args)
+    head = subprocess.Popen(["head", "-1"], stdin=producer.stdout, stdout=subprocess.PIPE, text=True)
+    producer.stdout.close()  # head holds the only reading end
+    first, _ = head.communicate(timeout=60)
+    err = producer.stderr.read()
+    producer.stderr.close()
+    return producer.wait(timeout=60), first, err
+
+
+@pytest.mark.parametrize("args, first", [
+    (["update"], f"{MANY} new, 0 updated, 0 gone; wrote "),
+    (["update", "--json"], "{"),
+    (["check"], "/big: 1500 items (lang en)"),
+])
+def test_a_closed_stdout_does_not_fail_a_good_run(tmp_path, big_listing, args, first):
+    config = write_config(tmp_path, big_listing, output={"max_items": 10})
+    code, shown, err = piped_into_head(config, *args)
+    assert first in shown and shown.count("\n") == 1
+    assert code == 0 and err == "", err
+    if args[0] == "update":  # the run did all its work: stored and published
+        assert stored(load(config)) == MANY and (tmp_path / "feeds" / "atom.xml").exists()

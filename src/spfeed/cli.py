@@ -112,6 +112,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         error("interrupted")
         return 130
+    except BrokenPipeError as e:  # stdout's reader went away (`| head`) after the command's work was done
+        from spfeed.output import stdout_closed
+
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            stdout_closed()
+            return 0
+        error(f"internal error: {type(e).__name__}: {e} (run with -vv for the traceback)")
+        return 1
     except Exception as e:  # a bug: one line for cron, the traceback with -v
         log.debug("traceback", exc_info=True)
         error(f"internal error: {type(e).__name__}: {e} (run with -vv for the traceback)")

@@ -11,8 +11,9 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from spfeed import __version__
@@ -86,8 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--base-url", metavar="URL", help="resolve the page's relative links against URL (for a saved page)")
     init.add_argument("--retries", type=_count, default=0, metavar="N",
                       help="try an unreachable host N more times (default 0)")
-    command("run", "Run update now and then on schedule.cron (or schedule.every) until SIGTERM or Ctrl-C.",
-            "spfeed --config config.yaml run")
+    run = command("run", "Run update now and then on schedule.cron (or schedule.every) until SIGTERM or Ctrl-C.",
+                  "spfeed --config config.yaml run")
+    run.add_argument("--log-format", choices=LOG_FORMATS, metavar="{plain,timestamps,json}",
+                     help="how log lines on stderr look (default: timestamps when stderr is a pipe or a file, "
+                          "plain on a terminal or in systemd's journal)")
     return parser
 
 
@@ -95,12 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     verbose = getattr(args, "verbose", 0) or 0
-    logging.basicConfig(
-        level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
-        format="spfeed: %(message)s", stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LogFormat(getattr(args, "log_format", None) or default_log_format(args.command)))
+    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else NOTICE,
+                        handlers=[handler])
     if verbose < 2:
         logging.getLogger("urllib3").setLevel(logging.WARNING)
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)  # its internals (and its own skip warnings)
     as_json = getattr(args, "json", False)
     try:
         return _dispatch(args, as_json)
@@ -128,6 +133,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         if as_json:
             print_json({"error": f"internal error: {type(e).__name__}: {e}", "exit_code": 1})
         return 1
+
+
+#: Between INFO and WARNING: what `spfeed run` says unasked (spfeed.scheduler.NOTICE).
+NOTICE = 25
+LOG_FORMATS = ("plain", "timestamps", "json")
+
+
+def default_log_format(command: str | None, env: Mapping[str, str] = os.environ) -> str:
+    """`run` on a pipe or in a file gets timestamps; on a terminal, under systemd's journal (which
+    stamps each line itself) and for every other command (cron mails them), plain lines."""
+    if command == "run" and not sys.stderr.isatty() and "JOURNAL_STREAM" not in env:
+        return "timestamps"
+    return "plain"
+
+
+class LogFormat(logging.Formatter):
+    """Log lines as spfeed prints them: ``spfeed: warning: …``, ``spfeed: error: …``, ``spfeed: …``
+    (a notice names its command itself: ``spfeed run: …``); with "timestamps", each line starts
+    with its local ISO 8601 time; with "json", one object a line: time, level, logger, message."""
+
+    def __init__(self, style: str = "plain") -> None:
+        super().__init__()
+        self.style = style
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info:
+            message = f"{message}\n{self.formatException(record.exc_info)}"
+        level = "error" if record.levelno >= logging.ERROR else "warning" if record.levelno >= logging.WARNING \
+            else "notice" if record.levelno > logging.INFO else "info" if record.levelno == logging.INFO else "debug"
+        moment = datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="seconds")
+        if self.style == "json":
+            import json
+
+            return json.dumps({"time": moment, "level": level, "logger": record.name, "message": message},
+                              ensure_ascii=False)
+        if level == "notice" and message.startswith("spfeed"):
+            line = message
+        elif level in ("warning", "error") and not message.startswith(f"{level}: "):
+            line = f"spfeed: {level}: {message}"
+        else:
+            line = f"spfeed: {message}"
+        return f"{moment} {line}" if self.style == "timestamps" else line
 
 
 def _paths(paths: Sequence[str]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -56,15 +57,17 @@ def print_json(data: dict) -> None:
     print(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def print_outcome(report: RunReport, as_json: bool = False, list_items: bool = True) -> None:
-    """What an update did: the summary (or JSON) on stdout, warnings and failures on stderr."""
-    if sys.stderr.isatty():
+def print_outcome(report: RunReport, as_json: bool = False, list_items: bool = True,
+                  log_to: logging.Logger | None = None) -> None:
+    """What an update did: the summary (or JSON) on stdout, warnings and failures on stderr (or
+    as warnings and errors of the logger *log_to*: `spfeed run`'s log lines)."""
+    if sys.stderr.isatty() and log_to is None:
         print("\r\033[K", end="", file=sys.stderr)
     print_json(_json_report(report)) if as_json else _to_stdout(_print_summary)(report, list_items)
     for line in report.warnings:
-        print(f"spfeed: warning: {line}", file=sys.stderr)
+        log_to.warning("%s", line) if log_to else print(f"spfeed: warning: {line}", file=sys.stderr)
     for line in report.failures:
-        error(line)
+        log_to.error("%s", line) if log_to else error(line)
 
 
 def describe_written(paths: Sequence[str]) -> str:

@@ -1,6 +1,8 @@
 """`spfeed run`: the long-running scheduler, as a real process with real signals."""
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,9 +16,9 @@ from spfeed.config import load
 from spfeed.scheduler import trigger
 
 
-def start(config, *args) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "SPFEED_CONFIG"}
-    return subprocess.Popen([sys.executable, "-m", "spfeed", "--config", str(config), *args, "run"],
+def start(config, *args, after=()) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k not in ("SPFEED_CONFIG", "JOURNAL_STREAM")}
+    return subprocess.Popen([sys.executable, "-m", "spfeed", "--config", str(config), *args, "run", *after],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
@@ -59,6 +61,12 @@ def test_runs_never_overlap(tmp_path, site):
     assert code == 0, err
     assert all(later - earlier >= 1.5 for earlier, later in zip(arrivals, arrivals[1:])), arrivals
     assert "holds" not in err  # the scheduler itself never started a second run (the state lock did not have to)
+    # each run it skipped is one warning, in spfeed's words; APScheduler's own stays at -vv
+    skipped = [line for line in err.splitlines() if "skipped" in line]
+    assert skipped and len(skipped) == len(set(skipped)), err
+    assert all(re.search(r"spfeed: warning: an update was due at \d\d:\d\d:\d\d but the previous one is still "
+                         r"running; skipped it$", line) for line in skipped), skipped
+    assert "maximum number of running instances" not in err
 
 
 def test_a_failed_run_is_logged_and_the_next_one_happens(tmp_path, site):
@@ -111,3 +119,94 @@ def test_cron_triggers(tmp_path, cron, minutes):
         fires.append(moment)
         moment = moment.replace(second=1)
     assert {f.minute for f in fires} == minutes
+
+
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d "  #: a log line's local time, on a pipe
+
+
+def test_says_one_line_at_start_and_after_runs_only_what_update_prints(tmp_path, site):
+    config = write_config(tmp_path, site.page("/p", listing([entry(1)])), schedule={"cron": "17 */6 * * *"})
+    process = start(config)
+    try:
+        wait_for(lambda: (tmp_path / "feeds" / "atom.xml").exists())
+        time.sleep(0.3)  # let the first run print its summary
+    finally:
+        code, out, err = stop(process)
+    assert code == 0, err
+    first, *rest = err.splitlines()
+    match = re.fullmatch(STAMP + r'spfeed run: 1 feed; update now, then at \d{4}-\d\d-\d\d (\d\d):17 '
+                         r'\(cron "17 \*/6 \* \* \*"\)', first)
+    assert match and int(match.group(1)) % 6 == 0, first
+    assert [re.sub(STAMP, "", line) for line in rest] == ["spfeed run: received SIGTERM; stopping after the current run"]
+    assert out.startswith("1 new, 0 updated, 0 gone; wrote ")
+
+
+def test_an_unchanged_run_says_nothing(tmp_path, site):
+    config = write_config(tmp_path, site.page("/p", listing([entry(1)])), schedule={"every": "1s"})
+    process = start(config)
+    try:
+        wait_for(lambda: len(site.hits("/p")) >= 3)
+    finally:
+        code, out, err = stop(process)
+    assert code == 0 and out.count("new, 0 updated") == 1  # the first run only
+    assert len(err.splitlines()) == 2 and "update now, then at " in err and "(every 1s)" in err, err
+
+
+@pytest.mark.parametrize("verbosity, internals", [([], False), (["-v"], False), (["-vv"], True)])
+def test_scheduler_internals_only_at_vv(tmp_path, site, verbosity, internals):
+    config = write_config(tmp_path, site.page("/p", listing([entry(1)])), schedule={"every": "1h"})
+    process = start(config, *verbosity)
+    try:
+        wait_for(lambda: (tmp_path / "feeds" / "atom.xml").exists())
+        time.sleep(0.3)
+    finally:
+        code, _, err = stop(process)
+    assert code == 0, err
+    assert ('Added job "update" to job store "default"' in err) is internals, err
+    assert ("Scheduler started" in err) is internals
+    assert ("spfeed: " in err and "/p" in err) is bool(verbosity)  # -v says what spfeed does (it fetched /p)
+
+
+@pytest.mark.parametrize("chosen, shape", [
+    ([], STAMP + r"spfeed run: "),  # stderr is a pipe here: timestamps by default
+    (["--log-format", "timestamps"], STAMP + r"spfeed run: "),
+    (["--log-format", "plain"], r"spfeed run: "),
+    (["--log-format", "json"], r'\{"time": "'),
+])
+def test_log_formats(tmp_path, site, chosen, shape):
+    config = write_config(tmp_path, site.page("/p", listing([entry(1)])), schedule={"every": "1h"})
+    process = start(config, after=chosen)
+    try:
+        wait_for(lambda: (tmp_path / "feeds" / "atom.xml").exists())
+    finally:
+        code, _, err = stop(process)
+    lines = err.splitlines()
+    assert code == 0 and len(lines) == 2 and all(re.match(shape, line) for line in lines), err
+    if "json" in chosen:
+        records = [json.loads(line) for line in lines]
+        assert [r["level"] for r in records] == ["notice", "notice"]
+        assert records[0]["message"].startswith("spfeed run: 1 feed; update now, then at ")
+
+
+@pytest.mark.parametrize("schedule, feeds, line", [
+    ({"cron": "17 */6 * * *"}, 3, 'spfeed run: 3 feeds; update now, then at 2026-12-01 18:17 (cron "17 */6 * * *")'),
+    ({"every": "6h"}, 1, "spfeed run: 1 feed; update now, then at 2026-12-01 18:17 (every 6h)"),
+])
+def test_the_start_line(tmp_path, schedule, feeds, line):
+    from dataclasses import replace
+    from datetime import datetime
+
+    from spfeed.scheduler import start_line
+
+    config = load(write_config(tmp_path, "https://127.0.0.1:9/", schedule=schedule))
+    config = replace(config, feeds=config.feeds * feeds)
+    assert start_line(config, datetime(2026, 12, 1, 18, 17)) == line
+
+
+@pytest.mark.parametrize("due, said", [((12, 17, 0), "due at 12:17 but"), ((12, 17, 5), "due at 12:17:05 but")])
+def test_the_skipped_line(due, said):
+    from datetime import datetime
+
+    from spfeed.scheduler import skipped_line
+
+    assert said in skipped_line(datetime(2026, 12, 1, *due))

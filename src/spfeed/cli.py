@@ -7,11 +7,12 @@ Errors are one line on stderr, ``spfeed: error: ...``, and an exit code from the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from spfeed import __version__
@@ -85,8 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--base-url", metavar="URL", help="resolve the page's relative links against URL (for a saved page)")
     init.add_argument("--retries", type=_count, default=0, metavar="N",
                       help="try an unreachable host N more times (default 0)")
-    command("run", "Run update now and then on schedule.cron (or schedule.every) until SIGTERM or Ctrl-C.",
-            "spfeed --config config.yaml run")
+    run = command("run", "Run update now and then on schedule.cron (or schedule.every) until SIGTERM or Ctrl-C.",
+                  "spfeed --config config.yaml run")
+    run.add_argument("--log-format", choices=LOG_FORMATS, metavar="{plain,timestamps,json}",
+                     help="how log lines on stderr look (default: timestamps when stderr is a pipe or a file, "
+                          "plain on a terminal or in systemd's journal)")
     status = command("status", "Show each feed's and source's last reads, failures, validators, items and "
                      "published files, and the last runs, from the state; no network, no lock (exit 1 when a source "
                      "has failed notify.failures_after times in a row).", "spfeed status --runs 5", feed_option)
@@ -102,12 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     verbose = getattr(args, "verbose", 0) or 0
-    logging.basicConfig(
-        level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
-        format="spfeed: %(message)s", stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LogFormat(getattr(args, "log_format", None) or default_log_format(args.command)))
+    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else NOTICE,
+                        handlers=[handler])
     if verbose < 2:
         logging.getLogger("urllib3").setLevel(logging.WARNING)
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)  # its internals (and its own skip warnings)
     as_json = getattr(args, "json", False)
     try:
         return _dispatch(args, as_json)
@@ -119,12 +124,65 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         error("interrupted")
         return 130
+    except BrokenPipeError as e:  # stdout's reader went away (`| head`) after the command's work was done
+        from spfeed.output import stdout_closed
+
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            stdout_closed()
+            return 0
+        error(f"internal error: {type(e).__name__}: {e} (run with -vv for the traceback)")
+        return 1
     except Exception as e:  # a bug: one line for cron, the traceback with -v
         log.debug("traceback", exc_info=True)
         error(f"internal error: {type(e).__name__}: {e} (run with -vv for the traceback)")
         if as_json:
             print_json({"error": f"internal error: {type(e).__name__}: {e}", "exit_code": 1})
         return 1
+
+
+#: Between INFO and WARNING: what `spfeed run` says unasked (spfeed.scheduler.NOTICE).
+NOTICE = 25
+LOG_FORMATS = ("plain", "timestamps", "json")
+
+
+def default_log_format(command: str | None, env: Mapping[str, str] = os.environ) -> str:
+    """`run` on a pipe or in a file gets timestamps; on a terminal, under systemd's journal (which
+    stamps each line itself) and for every other command (cron mails them), plain lines."""
+    if command == "run" and not sys.stderr.isatty() and "JOURNAL_STREAM" not in env:
+        return "timestamps"
+    return "plain"
+
+
+class LogFormat(logging.Formatter):
+    """Log lines as spfeed prints them: ``spfeed: warning: …``, ``spfeed: error: …``, ``spfeed: …``
+    (a notice names its command itself: ``spfeed run: …``); with "timestamps", each line starts
+    with its local ISO 8601 time; with "json", one object a line: time, level, logger, message."""
+
+    def __init__(self, style: str = "plain") -> None:
+        super().__init__()
+        self.style = style
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info:
+            message = f"{message}\n{self.formatException(record.exc_info)}"
+        level = "error" if record.levelno >= logging.ERROR else "warning" if record.levelno >= logging.WARNING \
+            else "notice" if record.levelno > logging.INFO else "info" if record.levelno == logging.INFO else "debug"
+        moment = datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="seconds")
+        if self.style == "json":
+            import json
+
+            return json.dumps({"time": moment, "level": level, "logger": record.name, "message": message},
+                              ensure_ascii=False)
+        if level == "notice" and message.startswith("spfeed"):
+            line = message
+        elif level in ("warning", "error") and not message.startswith(f"{level}: "):
+            line = f"spfeed: {level}: {message}"
+        else:
+            line = f"spfeed: {message}"
+        return f"{moment} {line}" if self.style == "timestamps" else line
 
 
 def _paths(paths: Sequence[str]) -> str:
@@ -172,8 +230,9 @@ def _dispatch(args: argparse.Namespace, as_json: bool) -> int:
     if args.command == "backfill":
         from spfeed.pipeline import backfill
 
-        report = backfill(config, args.max_pages, progress=_progress() if sys.stderr.isatty() else None,
-                          feeds=args.feed)
+        with _stop_on_signals() as stop:
+            report = backfill(config, args.max_pages, progress=_progress() if sys.stderr.isatty() else None,
+                              feeds=args.feed, stop=stop)
         print_outcome(report, as_json, list_items=False)
         return report.exit_code
     if args.command == "regenerate":
@@ -283,6 +342,32 @@ def _count_runs(text: str) -> int:
     if not text.isdigit() or int(text) > 5000:
         raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 5000, got {text!r}")
     return int(text)
+
+
+@contextlib.contextmanager
+def _stop_on_signals():
+    """An event that SIGTERM or SIGINT sets while the block runs, so that a long command stops at
+    its next safe point and keeps what it did; a second signal acts as usual (ends it at once).
+    The previous handlers come back afterwards."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def on_signal(signum: int, _frame) -> None:
+        log.warning("received %s; stopping after the current page", signal.Signals(signum).name)
+        stop.set()
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+    for sig in before:
+        signal.signal(sig, on_signal)
+    try:
+        yield stop
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def _progress():

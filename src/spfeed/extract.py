@@ -162,7 +162,7 @@ def read_listing(text: str, url: str, selectors: Selectors, base_url: str | None
     other given selectors replace the detected ones. ``Listing.detected_as`` then names the blocks.
     Fields the selectors leave empty are filled from the page's structured data, by link.
     """
-    from spfeed.structured import JSON_LD, page_entries
+    from spfeed.structured import page_entries
 
     soup = parse(text)
     base = page_base(soup, url, base_url)

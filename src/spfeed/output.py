@@ -3,9 +3,11 @@ table of `spfeed check`."""
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from spfeed.model import RunReport, StoredItem
@@ -16,11 +18,38 @@ if TYPE_CHECKING:
     from spfeed.pipeline import Checked
 
 
+def stdout_closed() -> None:
+    """After a BrokenPipeError (``spfeed update | head -1``): point stdout at /dev/null, as the
+    Python docs advise, so that later output and the interpreter's final flush go nowhere quietly
+    instead of failing a run that succeeded."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+
+
+def _to_stdout(write: Callable[..., None]) -> Callable[..., None]:
+    """*write* (something that prints on stdout), made harmless when the reader has gone away."""
+    @functools.wraps(write)
+    def wrapper(*args, **kwargs) -> None:
+        try:
+            write(*args, **kwargs)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            stdout_closed()
+
+    return wrapper
+
+
 def error(message: str) -> None:
     """One line on stderr: what cron mails and a person reads first."""
     print(f"spfeed: error: {message}", file=sys.stderr)
 
 
+@_to_stdout
 def print_json(data: dict) -> None:
     """*data* as JSON; <, > and & are written as \\u escapes, so that no page text is ever markup,
     even in a script that pastes the output into HTML."""
@@ -28,16 +57,17 @@ def print_json(data: dict) -> None:
     print(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def print_outcome(report: RunReport, as_json: bool = False, list_items: bool = True) -> None:
-    """What an update did: the summary (or JSON) on stdout, warnings and failures on stderr."""
-    if sys.stderr.isatty():
+def print_outcome(report: RunReport, as_json: bool = False, list_items: bool = True,
+                  log_to: logging.Logger | None = None) -> None:
+    """What an update did: the summary (or JSON) on stdout, warnings and failures on stderr (or
+    as warnings and errors of the logger *log_to*: `spfeed run`'s log lines)."""
+    if sys.stderr.isatty() and log_to is None:
         print("\r\033[K", end="", file=sys.stderr)
-    print_json(_json_report(report)) if as_json else _print_summary(report, list_items)
-    sys.stdout.flush()
+    print_json(_json_report(report)) if as_json else _to_stdout(_print_summary)(report, list_items)
     for line in report.warnings:
-        print(f"spfeed: warning: {line}", file=sys.stderr)
+        log_to.warning("%s", line) if log_to else print(f"spfeed: warning: {line}", file=sys.stderr)
     for line in report.failures:
-        error(line)
+        log_to.error("%s", line) if log_to else error(line)
 
 
 def describe_written(paths: Sequence[str]) -> str:
@@ -114,6 +144,7 @@ def _line(item: StoredItem) -> str:
 _FIELD_NAMES = {"title": "title", "summary": "summary", "label": "label", "date_value": "date"}
 
 
+@_to_stdout
 def print_checked(result: Checked, selectors: Selectors | None = None) -> None:
     """`spfeed check`'s report on one page: a row per block, the fields it could not read (and those
     taken from structured data), health, then the *selectors* that read it as a config entry."""

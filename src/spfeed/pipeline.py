@@ -12,7 +12,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -83,29 +83,106 @@ def backfill(config: Config, max_pages: int | None = None, now: Clock = utc_now,
              progress: Progress | None = None, feeds: Sequence[str] | None = None) -> RunReport:
     """Walk each source's whole listing once (until there is no next page, or *max_pages*) to fill
     the history, then publish. What counts as "on the page" stays the first ``max_pages`` of the
-    source's config, so the next `update` does not report the archive as gone."""
+    source's config, so the next `update` does not report the archive as gone.
+
+    The walk is stored as it goes, a transaction per page (the first ``max_pages`` pages in one),
+    and holds no more than those pages in memory: a backfill that is stopped (*stop* set), fails or
+    reaches its page cap keeps what it read, and publishes it."""
     limit = max_pages or BACKFILL_PAGE_LIMIT
     chosen = config.select(feeds)
     with exclusive(config.state_path, config.lock_timeout), Store.open(config.state_path) as store:
         def one(feed: FeedSpec, run_http: dict) -> RunReport:
-            readings, failures = [], []
+            walked = _Backfilled()
+            failures: list[str] = []
+            exit_code = 0
             for source in feed.sources:
-                _check_stop(stop)
+                if stop is not None and stop.is_set():
+                    failures.append(f"{feed.label}: backfill stopped before {source.url} was read")
+                    exit_code = Interrupted.exit_code
+                    break
                 try:
                     page = fetch(source.url, config.http, None, stop)
                     assert page is not None  # no validators sent, so never a 304
                     run_http[_http_key(feed, source)] = _http_record(feed, source, page)
                     state = SourceState(page.validators, _hash(page), fingerprint(source), page.final_url)
-                    readings.append(_read_pages(config, source, page, state, stop, limit, source.max_pages, progress,
-                                                seen=now()))
+                    _backfill_source(config, feed, source, page, state, store, stop, limit, progress, now, walked)
                 except (FetchError, HealthError) as e:
                     run_http[_http_key(feed, source)] = _failure_record(feed, source, e)
-                    failures.append(e)
-            return _finish(feed, store, readings, failures, now, not_modified=False)
+                    failures.append(str(e))
+                    exit_code = max(exit_code, e.exit_code)
+                except Interrupted:
+                    failures.append(f"{source.url}: backfill stopped after {walked.pages.get(source.url, 0)} page(s); "
+                                    "the items read are kept (run backfill again for the rest)")
+                    exit_code = max(exit_code, Interrupted.exit_code)
+                    break
+            listed = set().union(*_listed(feed, store).values())
+            changed = {s.id for s in walked.new} | {s.id for s, _ in walked.updated}
+            report = RunReport(new=tuple(walked.new), updated=tuple(walked.updated), gone=tuple(walked.gone),
+                               unchanged=len(listed - changed), warnings=tuple(walked.warnings),
+                               failures=tuple(failures), exit_code=exit_code)
+            if not _needs_render(feed, store):
+                return report
+            return replace(report, written=tuple(_publish(feed, store, empty_ok=True)))
 
         return _recorded(store, "backfill", now,
                          lambda run_http: _each_feed(config, store, chosen, now, run_http,
                                                      lambda feed: one(feed, run_http)))
+
+
+@dataclass
+class _Backfilled:
+    """What a feed's backfill has recorded so far: the summary's items, not the pages read."""
+
+    new: list[StoredItem] = field(default_factory=list)
+    updated: list[tuple[StoredItem, tuple[str, ...]]] = field(default_factory=list)
+    gone: list[StoredItem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    recorded: set[str] = field(default_factory=set)  #: ids stored this run: their first version wins
+    pages: dict[str, int] = field(default_factory=dict)  #: pages read, by source URL
+
+
+def _backfill_source(config: Config, feed: FeedSpec, source: Source, first: Page, state: SourceState, store: Store,
+                     stop: threading.Event | None, limit: int, progress: Progress | None, now: Clock,
+                     walked: _Backfilled) -> None:
+    """Walk *source*'s listing and record it into *walked* as it goes: the first ``source.max_pages``
+    pages together (they are what `update` watches, its presence), then each page on its own. An
+    item already recorded this run (on an earlier page or source) keeps its first version, as a
+    merged reading would. Whatever ends the walk, what was read before is stored."""
+    walk = _Walk(config, source, first, stop, limit, now())
+    batch: list[Item] = []
+    listed: set[str] = set()
+    watched_done = False  #: the first max_pages pages have been recorded
+    read = 0
+
+    def flush(partial: bool) -> None:
+        nonlocal batch, listed, watched_done
+        fresh = [item for item in batch if item.id not in walked.recorded]
+        if fresh or not watched_done:
+            reading = _Reading(source, fresh, listed, replace(state, lang=walk.lang), partial=partial or watched_done)
+            done = _record(feed, store, [reading], now(), RunReport(), first_position=len(walked.recorded))
+            walked.new.extend(done.new)
+            walked.updated.extend(done.updated)
+            walked.gone.extend(done.gone)
+            walked.recorded.update(item.id for item in fresh)
+        batch, listed, watched_done = [], set(), True
+
+    try:
+        for page in walk:
+            walked.pages[source.url] = page.number
+            walked.warnings.extend(page.warnings)
+            batch.extend(replace(item, position=len(batch) + i) for i, item in enumerate(page.items))
+            if page.number <= source.max_pages:
+                listed.update(item.id for item in page.items)
+            read += len(page.items)
+            if page.number >= source.max_pages:
+                flush(partial=False)
+            if progress is not None:
+                progress(source, page.number, read)
+    except Interrupted:
+        flush(partial=True)
+        raise
+    flush(partial=walk.partial)
+    walked.warnings.extend(walk.notes)
 
 
 def regenerate(config: Config, now: Clock = utc_now, feeds: Sequence[str] | None = None) -> RunReport:
@@ -404,64 +481,116 @@ def _read_pages(config: Config, source: Source, first: Page, state: SourceState,
                 seen: datetime | None = None) -> _Reading:
     """The items of *source*'s listing from its *first* page on, following the next link up to
     *max_pages*; items of the first *listed_pages* pages count as listed. *seen* is the run's
-    moment, what relative dates ("2 days ago") are read against."""
-    from spfeed.encoding import decode_html
-    from spfeed.extract import check_source_selectors, extract
-    from spfeed.health import problems
-
-    check_source_selectors(source, str(config.path))
+    moment, what relative dates ("2 days ago") are read against. (`update` reads a few pages at
+    once; `backfill` records its walk page by page with :class:`_Walk`.)"""
+    walk = _Walk(config, source, first, stop, max_pages, seen)
     items: list[Item] = []
     listed: set[str] = set()
     warnings: list[str] = []
-    visited = {first.url, first.final_url}
-    page, lang = first, None
-    for number in range(1, max_pages + 1):
-        text, _ = decode_html(page.body, page.charset)
-        listing = extract(text, page.final_url, source.selectors, source.base_url, detect=source.detect)
-        valid, notes, skipped = _normalised(listing, source, page.final_url, seen)
-        warnings.extend(notes)
-        if number == 1:
-            lang = listing.lang
-            trouble = problems(source, listing, valid)
-            if trouble:
-                raise HealthError(f"{source.url}: the page does not look like the listing: {'; '.join(trouble)}")
-            if listing.detected_as:
-                warnings.append(
-                    f"{source.url}: {source.key}.selectors.item {source.selectors.item!r} matched nothing; "
-                    f"published {len(valid)} items found by generic detection (blocks like "
-                    f"{listing.detected_as!r}): check the page and set {source.key}.selectors"
-                )
-        elif not valid:
-            warnings.append(f"{page.final_url}: page {number} of the listing has no items; stopped there")
-            break
-        if skipped:
-            warnings.append(f"{page.final_url}: skipped {skipped} of {len(listing.items)} items without a title or web link")
-        items.extend(replace(item, position=len(items) + i) for i, item in enumerate(valid))
-        if number <= listed_pages:
-            listed.update(item.id for item in valid)
+    for page in walk:
+        warnings.extend(page.warnings)
+        items.extend(replace(item, position=len(items) + i) for i, item in enumerate(page.items))
+        if page.number <= listed_pages:
+            listed.update(item.id for item in page.items)
         if progress is not None:
-            progress(source, number, len(items))
-        if number == max_pages or not listing.next_url or listing.next_url in visited:
-            break
-        reachable = reachable_hosts(source.url, first.final_url, source.base_url, source.allow_hosts)
-        if not may_follow(listing.next_url, reachable):
-            warnings.append(
-                f"{printable(page.final_url)}: next page {printable(listing.next_url)} is on another host "
-                f"({printable(host_of(listing.next_url) or urlsplit(listing.next_url).scheme)}); stopped there; "
-                f"add it to {source.key}.allow_hosts to follow it"
-            )
-            break
-        _pause(source.page_delay, stop)
-        try:
-            next_page = fetch(listing.next_url, config.http, None, stop, origin=source.url, hosts=reachable)
-        except FetchError as e:
-            warnings.append(f"{e}; kept the {number} page(s) read")
-            return _Reading(source, items, listed, replace(state, lang=lang), warnings, partial=True)
-        if next_page is None:
-            break
-        visited.update((next_page.url, next_page.final_url))
-        page = next_page
-    return _Reading(source, items, listed, replace(state, lang=lang), warnings)
+            progress(source, page.number, len(items))
+    warnings.extend(walk.notes)
+    return _Reading(source, items, listed, replace(state, lang=walk.lang), warnings, partial=walk.partial)
+
+
+@dataclass(frozen=True)
+class _PageRead:
+    """One page of a listing, read: its usable items (positions on the page) and what to warn about."""
+
+    number: int  #: 1 for the first page
+    items: tuple[Item, ...]
+    warnings: tuple[str, ...]
+
+
+class _Walk:
+    """One source's listing from its *first* page on, one page at a time (iterate it), following
+    the next link up to *max_pages*. Holds no page once it is yielded, so a long walk reads in
+    bounded memory. It stops, with a note, at a page without items, a next page already read or
+    on another host, and a page that repeats the one before; a later page that cannot be fetched
+    ends it with ``partial`` set. The first page must pass the health rules (HealthError)."""
+
+    def __init__(self, config: Config, source: Source, first: Page, stop: threading.Event | None,
+                 max_pages: int, seen: datetime | None) -> None:
+        self.config, self.source, self.first, self.stop = config, source, first, stop
+        self.max_pages, self.seen = max_pages, seen
+        self.lang: str | None = None  #: the first page's <html lang>
+        self.partial = False  #: a later page could not be fetched
+        self.notes: list[str] = []  #: why the walk ended early, when it did
+        self.pages = 0  #: pages read so far
+
+    def __iter__(self) -> Iterator[_PageRead]:
+        from spfeed.encoding import decode_html
+        from spfeed.extract import check_source_selectors, extract
+        from spfeed.health import problems
+
+        config, source, first = self.config, self.source, self.first
+        check_source_selectors(source, str(config.path))
+        visited = {first.url, first.final_url}
+        previous: frozenset[str] = frozenset()
+        page = first
+        for number in range(1, self.max_pages + 1):
+            text, _ = decode_html(page.body, page.charset)
+            listing = extract(text, page.final_url, source.selectors, source.base_url, detect=source.detect)
+            del text
+            valid, notes, skipped = _normalised(listing, source, page.final_url, self.seen)
+            if number == 1:
+                self.lang = listing.lang
+                trouble = problems(source, listing, valid)
+                if trouble:
+                    raise HealthError(f"{source.url}: the page does not look like the listing: {'; '.join(trouble)}")
+                if listing.detected_as:
+                    notes.append(
+                        f"{source.url}: {source.key}.selectors.item {source.selectors.item!r} matched nothing; "
+                        f"published {len(valid)} items found by generic detection (blocks like "
+                        f"{listing.detected_as!r}): check the page and set {source.key}.selectors"
+                    )
+            elif not valid:
+                self.notes.extend(notes)
+                self.notes.append(f"{page.final_url}: page {number} of the listing has no items; stopped there")
+                return
+            ids = frozenset(item.id for item in valid)
+            if number > 1 and ids == previous:
+                self.notes.append(f"{printable(page.final_url)}: page {number} of the listing repeats the items of "
+                                  f"page {number - 1}; stopped there")
+                return
+            if skipped:
+                notes.append(f"{page.final_url}: skipped {skipped} of {len(listing.items)} items without a title or "
+                             "web link")
+            previous = ids
+            self.pages = number
+            yield _PageRead(number, tuple(valid), tuple(notes))
+            next_url = listing.next_url
+            del listing, valid
+            if number == self.max_pages or not next_url:
+                return
+            if next_url in visited:
+                self.notes.append(f"{printable(page.final_url)}: next page {printable(next_url)} was read "
+                                  "before (the listing loops); stopped there")
+                return
+            reachable = reachable_hosts(source.url, first.final_url, source.base_url, source.allow_hosts)
+            if not may_follow(next_url, reachable):
+                self.notes.append(
+                    f"{printable(page.final_url)}: next page {printable(next_url)} is on another host "
+                    f"({printable(host_of(next_url) or urlsplit(next_url).scheme)}); stopped there; "
+                    f"add it to {source.key}.allow_hosts to follow it"
+                )
+                return
+            _pause(source.page_delay, self.stop)
+            try:
+                next_page = fetch(next_url, config.http, None, self.stop, origin=source.url, hosts=reachable)
+            except FetchError as e:
+                self.notes.append(f"{e}; kept the {number} page(s) read")
+                self.partial = True
+                return
+            if next_page is None:
+                return
+            visited.update((next_page.url, next_page.final_url))
+            page = next_page
 
 
 def _normalised(listing: Listing, source: Source, where: str,
@@ -497,8 +626,11 @@ def _listed(feed: FeedSpec, store: Store) -> dict[str, set[str]]:
     return {s.url: presence.get(s.url, set()) for s in feed.sources}
 
 
-def _record(feed: FeedSpec, store: Store, readings: list[_Reading], now: datetime, report: RunReport) -> RunReport:
-    """Decide what the readings do to the feed's history, save it, and say what changed."""
+def _record(feed: FeedSpec, store: Store, readings: list[_Reading], now: datetime, report: RunReport,
+            first_position: int = 0) -> RunReport:
+    """Decide what the readings do to the feed's history, save it, and say what changed.
+    *first_position* is the merged position of the readings' first item (a backfill records its
+    walk in parts)."""
     from spfeed.decide import decide
     from spfeed.diff import merge
 
@@ -519,7 +651,8 @@ def _record(feed: FeedSpec, store: Store, readings: list[_Reading], now: datetim
     for r in readings:
         for item in r.items:
             origin.setdefault(item.id, (r.source.url, r.source.timezone, language_tag(r.state.lang)))
-    merged = [i for i in merge(r.items for r in readings) if owner.get(i.id, len(priority)) >= priority[origin[i.id][0]]]
+    merged = [replace(i, position=first_position + i.position) for i in merge(r.items for r in readings)
+              if owner.get(i.id, len(priority)) >= priority[origin[i.id][0]]]
     listed = set().union(*listed_now.values())
     gone_ids = set().union(*listed_before.values()) - listed
     known = store.items(feed.name, [i.id for i in merged] + sorted(gone_ids))

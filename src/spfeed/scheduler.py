@@ -2,7 +2,9 @@
 
 Runs never overlap (one job instance, plus the state lock against a cron-started run); a failed
 or crashing run is logged and the next one still happens; SIGTERM or SIGINT stop the process
-with exit 0 once the current run has stopped at its next safe point.
+with exit 0 once the current run has stopped at its next safe point. It says one line when it
+starts, a warning for each run it skips because the previous one overran, and after a run only
+what `update` would print (nothing when nothing changed). APScheduler's own messages are for -vv.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from spfeed.config import Config, parse_duration
 from spfeed.errors import ConfigError, Interrupted, SpfeedError
 
 log = logging.getLogger(__name__)
+
+#: A log level between INFO and WARNING for what a service says unasked (its start, its stop):
+#: shown by default, without "warning:".
+NOTICE = 25
 
 
 def trigger(config: Config):
@@ -34,8 +40,29 @@ def trigger(config: Config):
         ) from None
 
 
+def describe_schedule(config: Config) -> str:
+    """The schedule as the start line shows it: ``cron "17 */6 * * *"`` or ``every 6h``."""
+    return f"every {config.schedule_every}" if config.schedule_every else f'cron "{config.schedule_cron}"'
+
+
+def start_line(config: Config, next_update: datetime) -> str:
+    """What `spfeed run` says when it starts: the feeds, when the update after the first one is
+    due, and the schedule."""
+    count = len(config.feeds)
+    return (f"spfeed run: {count} feed{'s' if count != 1 else ''}; update now, then at "
+            f"{next_update:%Y-%m-%d %H:%M} ({describe_schedule(config)})")
+
+
+def skipped_line(due: datetime) -> str:
+    """The warning for a run skipped because the previous one still runs; *due* in local time
+    (to the second when the schedule is finer than minutes)."""
+    moment = f"{due:%H:%M}" if due.second == 0 else f"{due:%H:%M:%S}"
+    return f"an update was due at {moment} but the previous one is still running; skipped it"
+
+
 def run(config: Config) -> int:
     """Block, running updates on schedule, until a signal; returns the exit code (0)."""
+    from apscheduler.events import EVENT_JOB_MAX_INSTANCES
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from spfeed.extract import check_selectors
@@ -49,23 +76,29 @@ def run(config: Config) -> int:
         _run_once(config, stop)
 
     def on_signal(signum: int, _frame) -> None:
-        log.warning("received %s; stopping after the current run", signal.Signals(signum).name)
+        log.log(NOTICE, "spfeed run: received %s; stopping after the current run", signal.Signals(signum).name)
         stop.set()
         if scheduler.running:
             scheduler.shutdown(wait=False)
 
+    def on_skipped(event) -> None:
+        log.warning("%s", skipped_line(event.scheduled_run_times[-1].astimezone()))
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    scheduler.add_job(job, when, id="update", max_instances=1, coalesce=True, misfire_grace_time=None,
-                      next_run_time=datetime.now().astimezone())
-    log.info("running update now and on %s", f"every {config.schedule_every}" if config.schedule_every
-             else f"cron {config.schedule_cron!r}")
+    scheduler.add_listener(on_skipped, EVENT_JOB_MAX_INSTANCES)
+    now = datetime.now().astimezone()
+    scheduler.add_job(job, when, id="update", name="update", max_instances=1, coalesce=True,
+                      misfire_grace_time=None, next_run_time=now)
+    log.log(NOTICE, "%s", start_line(config, when.get_next_fire_time(None, now).astimezone()))
     scheduler.start()  # returns after shutdown; the executor's thread finishes the current run
     return 0
 
 
 def _run_once(config: Config, stop: threading.Event) -> None:
-    """One scheduled update; never raises, so the schedule goes on whatever happens."""
+    """One scheduled update; never raises, so the schedule goes on whatever happens. Its summary
+    goes to stdout as `update` prints it; its warnings and errors are log lines (with the run's
+    log format)."""
     from spfeed.output import print_outcome
     from spfeed.pipeline import update
 
@@ -78,4 +111,4 @@ def _run_once(config: Config, stop: threading.Event) -> None:
     except Exception:
         log.exception("update crashed; the next run is still scheduled")
     else:
-        print_outcome(report)
+        print_outcome(report, log_to=log)

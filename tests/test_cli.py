@@ -276,3 +276,18 @@ def test_check_with_a_profile_on_the_command_line(tmp_path, site):
     assert result.returncode == 0 and "Report number 1" in result.stdout
     bad = run_cli("check", url, "--profile", "bbc", cwd=tmp_path)
     assert bad.returncode == 2 and "--profile: unknown profile 'bbc'" in bad.stderr
+
+
+def test_an_internal_error_quoting_terminal_escapes_stays_one_plain_line(tmp_path, capsys, monkeypatch):
+    """Whatever an error quotes (here an exception's text with an OSC title sequence and line
+    breaks), stderr gets one line without control characters."""
+    from spfeed import cli
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom\x1b]0;PWNED\x07\nsecond line\r\x9b31m")
+
+    monkeypatch.setattr(cli, "_dispatch", broken)
+    assert cli.main(["update"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err and "\x07" not in err and "\x9b" not in err
+    assert err.startswith("spfeed: error: internal error: RuntimeError: boom") and "second line" in err

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from spfeed.errors import printable
 from spfeed.model import RunReport, StoredItem
 
 if TYPE_CHECKING:
@@ -44,9 +45,14 @@ def _to_stdout(write: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+#: The longest line spfeed prints about one problem (a health message names several selectors).
+_LINE = 2000
+
+
 def error(message: str) -> None:
-    """One line on stderr: what cron mails and a person reads first."""
-    print(f"spfeed: error: {message}", file=sys.stderr)
+    """One line on stderr: what cron mails and a person reads first. Whatever it quotes (server
+    text, an exception's words), it stays one line of plain text."""
+    print(f"spfeed: error: {printable(message, _LINE)}", file=sys.stderr)
 
 
 @_to_stdout
@@ -65,6 +71,7 @@ def print_outcome(report: RunReport, as_json: bool = False, list_items: bool = T
         print("\r\033[K", end="", file=sys.stderr)
     print_json(_json_report(report)) if as_json else _to_stdout(_print_summary)(report, list_items)
     for line in report.warnings:
+        line = printable(line, _LINE)
         log_to.warning("%s", line) if log_to else print(f"spfeed: warning: {line}", file=sys.stderr)
     for line in report.failures:
         log_to.error("%s", line) if log_to else error(line)

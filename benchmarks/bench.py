@@ -240,18 +240,26 @@ class Result:
         return "ok" if self.ratio() <= self.row.limit else "FAIL"
 
 
-def run_row(row: Row, rounds: int, warm_up: int = 1) -> Result:
-    """Interleave A, B (and the other references) for *warm_up* uncounted rounds, then *rounds*."""
-    result = Result(row, others=[[] for _ in row.others])
-    cases = (row.a, row.b, *row.others)
+def run_rows(rows: Sequence[Row], rounds: int, warm_up: int = 1) -> list[Result]:
+    """Measure *rows* together: each round runs every distinct case once, in order (A B C A B C …);
+    the first *warm_up* rounds are not counted. A case shared by rows is measured once a round."""
+    cases: list[Case] = []
+    for row in rows:
+        for case in (row.a, row.b, *row.others):
+            if all(case is not c for c in cases):
+                cases.append(case)
+    kept: dict[int, list[Sample]] = {id(c): [] for c in cases}
     for n in range(warm_up + rounds):
-        samples = [case.measure() for case in cases]
-        if n >= warm_up:
-            result.a.append(samples[0])
-            result.b.append(samples[1])
-            for kept, sample in zip(result.others, samples[2:]):
-                kept.append(sample)
-    return result
+        for case in cases:
+            sample = case.measure()
+            if n >= warm_up:
+                kept[id(case)].append(sample)
+    return [Result(row, kept[id(row.a)], kept[id(row.b)], [kept[id(c)] for c in row.others]) for row in rows]
+
+
+def run_row(row: Row, rounds: int, warm_up: int = 1) -> Result:
+    """Interleave A, B (and the other references): *warm_up* uncounted rounds, then *rounds*."""
+    return run_rows([row], rounds, warm_up)[0]
 
 
 def memory_row(result: Result, name: str, limit: float, goal: str) -> Result:
@@ -339,6 +347,9 @@ def build_rows(server: Server, root: Path, quick: bool) -> list[tuple[str, Calla
     """Every row of the table, each as a function that prepares and measures it."""
     loops = 50 if quick else 200
     rounds = 3 if quick else 9
+    heavy_rounds = 2 if quick else 5  # rows whose runs take seconds each
+    heavy_warm_up = 0 if quick else 1
+    scale = 8 if quick else 1  # --quick: the large pages at an eighth of their size
     naive_out = root / "naive-out"
     fixture_url = server.page("/secsoc-home", FIXTURE)
 
@@ -385,48 +396,52 @@ def build_rows(server: Server, root: Path, quick: bool) -> list[tuple[str, Calla
     rows.append(("regenerate", regenerate))
 
     def first_update() -> list[Result]:
-        many = server.page("/8000-on-6", big_page(8000, 6))
-        distinct = server.page("/8000-distinct", big_page(8000, None))
-        thousand = server.page("/1000-distinct", big_page(1000, None))
-        s6 = setup(root, "first-8000-on-6", many, NAIVE_FORMATS)
-        s8 = setup(root, "first-8000", distinct, NAIVE_FORMATS)
-        s1 = setup(root, "first-1000", thousand, NAIVE_FORMATS)
-        a6 = Case("8,000 items, 6 dates", s6.spfeed("update"), before=s6.reset)
-        a8 = Case("8,000 items, distinct dates", s8.spfeed("update"), before=s8.reset)
-        a1 = Case("1,000 items, distinct dates", s1.spfeed("update"), before=s1.reset)
-        n = max(2, rounds - 2)
-        ties = run_row(Row("first `update`, 8,000 items on 6 dates vs on distinct dates", a6, a8, 1.1,
-                           "≤ 1.1×"), n)
-        scale = run_row(Row("first `update`, 8,000 vs 1,000 items (distinct dates)", a8, a1, 9.0, "≤ 9×"), n)
-        vs_naive = run_row(Row("first `update`, 8,000 items on distinct dates [rss, atom]", a8,
-                               naive(distinct, "naive script, same page"), 0.35, "≤ 0.35× naive"), n)
-        memory = memory_row(vs_naive, "peak memory, first `update` of the 8,000-item page", 0.5, "≤ 0.5× naive's")
-        return [ties, scale, vs_naive, memory]
+        big, small = 8000 // scale, 1000 // scale
+        many = server.page("/big-on-6", big_page(big, 6))
+        distinct = server.page("/big-distinct", big_page(big, None))
+        thousand = server.page("/small-distinct", big_page(small, None))
+        s6 = setup(root, "first-big-on-6", many, NAIVE_FORMATS)
+        sb = setup(root, "first-big", distinct, NAIVE_FORMATS)
+        s1 = setup(root, "first-small", thousand, NAIVE_FORMATS)
+        a6 = Case(f"{big:,} items, 6 dates", s6.spfeed("update"), before=s6.reset)
+        ab = Case(f"{big:,} items, distinct dates", sb.spfeed("update"), before=sb.reset)
+        a1 = Case(f"{small:,} items, distinct dates", s1.spfeed("update"), before=s1.reset)
+        rows_ = [
+            Row(f"first `update`, {big:,} items on 6 dates vs on distinct dates", a6, ab, 1.1, "≤ 1.1×"),
+            Row(f"first `update`, {big:,} vs {small:,} items (distinct dates)", ab, a1, 9.0, "≤ 9×"),
+            Row(f"first `update`, {big:,} items on distinct dates [rss, atom]", ab,
+                naive(distinct, "naive script, same page"), 0.35, "≤ 0.35× naive"),
+        ]
+        done = run_rows(rows_, heavy_rounds, heavy_warm_up)
+        return [*done, memory_row(done[2], f"peak memory, first `update` of the {big:,}-item page", 0.5,
+                                  "≤ 0.5× naive's")]
 
     rows.append(("first", first_update))
 
     def all_change() -> list[Result]:
         cases = []
-        for count in (1000, 4000):
+        for count in (1000 // scale, 4000 // scale):
             url = server.changing(f"/all-{count}", big_page(count, None, 1), big_page(count, None, 2))
             s = setup(root, f"all-{count}", url, NAIVE_FORMATS)
             s.run("update")
             cases.append(Case(f"{count:,} items all changed", s.spfeed("update")))
-        return [run_row(Row("`update`, all N items changed: 4,000 vs 1,000", cases[1], cases[0], 4.4,
-                            "≤ 4.4× (linear)"), max(2, rounds - 2))]
+        return [run_row(Row(f"`update`, all N items changed: {4000 // scale:,} vs {1000 // scale:,}", cases[1],
+                            cases[0], 4.4, "≤ 4.4× (linear)"), heavy_rounds, heavy_warm_up)]
 
     rows.append(("allchange", all_change))
 
     def check() -> list[Result]:
         where = root / "check-cwd"  # no config.yaml here: check reads the URL alone, with detection
         where.mkdir()
-        count = 5 if quick else 15
-        small = Case("check, 200 blocks", (PY, str(HERE / "inproc.py"), "check", server.page("/cards-200", cards(200)),
-                                          str(count)), inner=True, cwd=where)
-        large = Case("check, 2,000 blocks", (PY, str(HERE / "inproc.py"), "check",
-                                             server.page("/cards-2000", cards(2000)), str(count)), inner=True, cwd=where)
-        return [run_row(Row("`check` with generic detection, 2,000 vs 200 blocks (in-process)", large, small, 10.0,
-                            "≤ 10×"), max(2, rounds - 2))]
+        count = "2" if quick else "3"
+        few, many = 200 // scale, 2000 // scale
+        inproc = (PY, str(HERE / "inproc.py"), "check")
+        small = Case(f"check, {few:,} blocks", (*inproc, server.page("/cards-few", cards(few)), count),
+                     inner=True, cwd=where)
+        large = Case(f"check, {many:,} blocks", (*inproc, server.page("/cards-many", cards(many)), count),
+                     inner=True, cwd=where)
+        return [run_row(Row(f"`check` with generic detection, {many:,} vs {few:,} blocks (in-process)", large, small,
+                            10.0, "≤ 10×"), heavy_rounds, heavy_warm_up)]
 
     rows.append(("check", check))
 
@@ -437,14 +452,14 @@ def build_rows(server: Server, root: Path, quick: bool) -> list[tuple[str, Calla
         s6 = setup(root, "run-changed", url, NAIVE_FORMATS)
         s6.run("update")
         loop = (PY, str(HERE / "inproc.py"), "update")
-        return [
-            run_row(Row(f"inside `spfeed run`: one update, 304 (median of {loops} in a loop)",
+        return run_rows([
+            Row(f"inside `spfeed run`: one update, 304 (median of {loops} in a loop)",
                         Case("update in-process, 304", (*loop, str(s304.config), str(loops)), inner=True),
-                        python_pass, 0.15, "≤ 0.15× `python -c pass`"), rounds),
-            run_row(Row(f"inside `spfeed run`: one update, 6 items changed (median of {loops})",
+                        python_pass, 0.15, "≤ 0.15× `python -c pass`"),
+            Row(f"inside `spfeed run`: one update, 6 items changed (median of {loops})",
                         Case("update in-process, 6 changed", (*loop, str(s6.config), str(loops)), inner=True),
-                        python_pass, 0.6, "≤ 0.6× `python -c pass`"), rounds),
-        ]
+                        python_pass, 0.6, "≤ 0.6× `python -c pass`"),
+        ], heavy_rounds, heavy_warm_up)
 
     rows.append(("run", inside_run))
 
@@ -458,14 +473,14 @@ def build_rows(server: Server, root: Path, quick: bool) -> list[tuple[str, Calla
             s.run("update")
             made[total] = s
         big, small = made[100_000], made[100]
-        return [
-            run_row(Row("history of 100,000 vs 100 items: unchanged `update` (304)",
+        return run_rows([
+            Row("history of 100,000 vs 100 items: unchanged `update` (304)",
                         Case("update, 100,000", big.spfeed("update")), Case("update, 100", small.spfeed("update")),
-                        1.1, "≤ 1.1×"), rounds),
-            run_row(Row("history of 100,000 vs 100 items: `regenerate`",
+                1.1, "≤ 1.1×"),
+            Row("history of 100,000 vs 100 items: `regenerate`",
                         Case("regenerate, 100,000", big.spfeed("regenerate")),
-                        Case("regenerate, 100", small.spfeed("regenerate")), 1.1, "≤ 1.1×"), rounds),
-        ]
+                Case("regenerate, 100", small.spfeed("regenerate")), 1.1, "≤ 1.1×"),
+        ], rounds)
 
     rows.append(("history", history))
     return rows

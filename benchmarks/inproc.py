@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-WARM_UP = 3
+WARM_UP = {"update": 3, "check": 1}
 
 
 def _update(config_path: str):
@@ -45,7 +45,7 @@ def _check(url: str):
 
 def main(kind: str, target: str, count: int) -> None:
     once = {"update": _update, "check": _check}[kind](target)
-    for _ in range(WARM_UP):
+    for _ in range(WARM_UP[kind]):
         once()
     times = []
     for _ in range(count):

@@ -16,6 +16,8 @@ How it measures (the machine may be shared and noisy, so every figure is paired)
   not in the time. The figure has the launcher's size (about 9 MiB) as its floor.
 - In-process cases (``inproc.py``) call ``pipeline.update(config)`` in a loop in one fresh
   interpreter, as `spfeed run`'s job does, and report the median of one call after a warm-up.
+- Children cache bytecode under the run's own folder (PYTHONPYCACHEPREFIX), whatever
+  PYTHONDONTWRITEBYTECODE says: the warm-up round compiles, as an installed spfeed has .pyc files.
 - Every page comes from an http.server on 127.0.0.1 in a thread of this process, with ETags.
 
 Setup that a row needs (first runs, histories) is done before its rounds and is not timed.
@@ -50,6 +52,10 @@ PY = sys.executable
 SPFEED = (PY, "-m", "spfeed")
 ALL_FORMATS = ("rss", "atom", "json", "html", "opml")
 NAIVE_FORMATS = ("rss", "atom")
+#: The children's environment. Bytecode is cached (in a folder of the run, never in the
+#: repository) even where PYTHONDONTWRITEBYTECODE is set: an installed spfeed has its .pyc files,
+#: and compiling its modules from source on every run would be timed as spfeed's cost otherwise.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k not in ("SPFEED_CONFIG", "PYTHONDONTWRITEBYTECODE")}
 MONTHS = "January February March April May June July August September October November December".split()
 
 
@@ -195,9 +201,8 @@ class Case:
     def measure(self) -> Sample:
         if self.before is not None:
             self.before()
-        env = {k: v for k, v in os.environ.items() if k != "SPFEED_CONFIG"}
         done = subprocess.run([PY, "-c", _LAUNCHER, *self.argv], capture_output=True, text=True, check=True,
-                              cwd=self.cwd, env=env)
+                              cwd=self.cwd, env=CHILD_ENV)
         result = json.loads(done.stdout)
         if result["rc"] != 0:
             raise SystemExit(f"bench: {self.name}: {' '.join(self.argv)} exited {result['rc']}:\n{result['stderr']}")
@@ -294,7 +299,7 @@ class Setup:
 
     def run(self, *args: str) -> None:
         """Run spfeed once, untimed (to prepare a state)."""
-        subprocess.run(self.spfeed(*args), check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(self.spfeed(*args), check=True, stdout=subprocess.DEVNULL, env=CHILD_ENV)
 
     def reset(self) -> None:
         """Forget the history and the files: the next update is a first update."""
@@ -541,6 +546,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[Result] = []
     try:
         with tempfile.TemporaryDirectory(prefix="spfeed-bench-") as tmp:
+            CHILD_ENV["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
             for key, measure in build_rows(server, Path(tmp), args.quick):
                 if args.only and key not in args.only:
                     continue

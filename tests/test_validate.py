@@ -238,3 +238,32 @@ def test_validate_and_status_are_documented(capsys):
             main([command, "--help"])
         out = capsys.readouterr().out
         assert done.value.code == 0 and f"usage: spfeed {command}" in out and "exit codes:" in out
+
+
+def test_every_notify_error_is_reported_and_a_bare_on_key_is_the_event_list(tmp_path, capsys):
+    """`on:` unquoted is the boolean true in YAML 1.1: it still means the channel's events."""
+    from spfeed.cli import main
+
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "feed:\n  title: T\n  link: https://x.org/\n  author: A\n  base_url: https://f.org/\n"
+        "sources:\n  - url: https://x.org/\n    profile: ilo\n"
+        "notify:\n  failures_after: 0\n  webhooks:\n    - url: ftp://x\n    - url: https://ok.org/\n"
+        "      on: [news]\n    - url: https://fine.org/\n      on: [new, failure]\n  commands:\n    - {}\n")
+    assert main(["--config", str(path), "validate"]) == 2
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}:10: notify.failures_after: expected a number from 1 to 1000, got 0",
+        f"{path}:12: notify.webhooks[0].url: expected an absolute http(s) URL, got 'ftp://x'",
+        f"{path}:14: notify.webhooks[1].on[0]: unknown event 'news' (known: new, updated, gone, failure, recovery)",
+        f"{path}:18: notify.commands[0].run: missing (required)",
+    ]
+
+
+def test_a_bare_on_key_selects_the_events(tmp_path):
+    from spfeed.config import parse
+
+    text = ("feed:\n  title: T\n  link: https://x.org/\n  author: A\n  base_url: https://f.org/\n"
+            "sources:\n  - url: https://x.org/\n    profile: ilo\n"
+            "notify:\n  webhooks:\n    - url: https://fine.org/\n      on: [new, failure]\n")
+    [hook] = parse(text, tmp_path / "config.yaml").notify.webhooks
+    assert hook.on == frozenset({"new", "failure"})

@@ -465,7 +465,7 @@ class _Reader:
             schedule_cron=cron,
             schedule_every=every,
             http=a(HttpSettings(), lambda: self.http(top.get("http"))),
-            notify=a(NotifySettings(), lambda: parse_notify(top.get("notify"), self.fail)),
+            notify=a(NotifySettings(), lambda: parse_notify(top.get("notify"), self.fail, self.attempt)),
         )
 
     def every(self, schedule: dict) -> str | None:

@@ -75,18 +75,28 @@ class NotifySettings:
                 *(f"apprise[{i}]" for i in range(len(self.apprise))))
 
 
-def parse_notify(value: Any, fail: Fail) -> NotifySettings:
+def parse_notify(value: Any, fail: Fail, attempt: Attempt | None = None) -> NotifySettings:
     """The ``notify:`` block; *fail(key, message)* builds the error raised for a bad key
-    (key like ``notify.webhooks[0].url``). None (no block) gives the defaults: no channels."""
+    (key like ``notify.webhooks[0].url``). None (no block) gives the defaults: no channels.
+
+    *attempt(default, read)*, when given, runs each part (a setting, a channel) so that an error in
+    one is kept and the others are still checked (``spfeed validate`` reports them all)."""
+    run: Attempt = attempt or (lambda default, read: read())
     top = _table(value, "notify", ("failures_after", "timeout", "webhooks", "commands", "email", "apprise"), fail)
+
+    def each(name: str, parse: Callable[[Any, str, Fail], Any]) -> tuple:
+        parsed = (run(None, lambda v=v, k=k: parse(v, k, fail)) for v, k in run([], lambda: _list(top, name, "notify", fail)))
+        return tuple(p for p in parsed if p is not None)
+
     return NotifySettings(
-        failures_after=_number(top, "failures_after", "notify", DEFAULT_FAILURES_AFTER, fail,
-                               integer=True, minimum=1, maximum=1000),
-        timeout=float(_number(top, "timeout", "notify", DEFAULT_TIMEOUT, fail, minimum=0.1, maximum=600)),
-        webhooks=tuple(_webhook(v, k, fail) for v, k in _list(top, "webhooks", "notify", fail)),
-        commands=tuple(_command(v, k, fail) for v, k in _list(top, "commands", "notify", fail)),
-        email=_email(top["email"], "notify.email", fail) if top.get("email") is not None else None,
-        apprise=_apprise(top, fail),
+        failures_after=run(DEFAULT_FAILURES_AFTER, lambda: _number(top, "failures_after", "notify", DEFAULT_FAILURES_AFTER,
+                                                                   fail, integer=True, minimum=1, maximum=1000)),
+        timeout=float(run(DEFAULT_TIMEOUT, lambda: _number(top, "timeout", "notify", DEFAULT_TIMEOUT, fail,
+                                                            minimum=0.1, maximum=600))),
+        webhooks=each("webhooks", _webhook),
+        commands=each("commands", _command),
+        email=run(None, lambda: _email(top["email"], "notify.email", fail)) if top.get("email") is not None else None,
+        apprise=run((), lambda: _apprise(top, fail)),
     )
 
 
@@ -190,6 +200,9 @@ def _table(value: Any, key: str, known: tuple[str, ...], fail: Fail) -> dict[str
         return {}
     if not isinstance(value, dict):
         raise fail(key, f"expected a mapping of {', '.join(known)}, got {kind_of(value)}")
+    if True in value and "on" in known:
+        # YAML 1.1 reads a bare `on:` key as the boolean true: it is the `on` list of events
+        value = {("on" if name is True else name): item for name, item in value.items()}
     for name in value:
         if name not in known:
             raise fail(f"{key}.{name}", f"unknown key (known keys: {', '.join(known)})")

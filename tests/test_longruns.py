@@ -4,6 +4,7 @@ or killed, it keeps what it read), loops and repeated pages stop it, and a close
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -198,3 +199,23 @@ def test_a_closed_stdout_does_not_fail_a_good_run(tmp_path, big_listing, args, f
     assert code == 0 and err == "", err
     if args[0] == "update":  # the run did all its work: stored and published
         assert stored(load(config)) == MANY and (tmp_path / "feeds" / "atom.xml").exists()
+
+
+def test_a_long_backfill_lists_only_the_first_items_and_counts_the_rest(tmp_path, site, monkeypatch, capsys):
+    """Its summary (and its memory) does not grow with the archive: past REPORT_CAP items it counts."""
+    from spfeed import pipeline
+    from spfeed.cli import main
+
+    monkeypatch.setattr(pipeline, "REPORT_CAP", 5)
+    for n in range(3):
+        nxt = f"/page{n + 1}" if n < 2 else None
+        site.page(f"/page{n}", listing([entry(10 * n + i) for i in range(4)], next_href=nxt))
+    config = write_config(tmp_path, site.url("/page0"))
+    assert main(["--config", str(config), "backfill", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["new"]) == 5 and data["left_out"] == {"new": 7, "updated": 0, "gone": 0}
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "state" / "spfeed.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM items").fetchone() == (12,)
+        assert db.execute("SELECT new FROM runs ORDER BY id DESC LIMIT 1").fetchone() == (12,)

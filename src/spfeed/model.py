@@ -209,3 +209,11 @@ class RunReport:
     warnings: tuple[str, ...] = ()
     failures: tuple[str, ...] = ()  #: one line per source that failed (the run exits non-zero)
     exit_code: int = 0
+    #: new, updated and gone items left out of the lists above: a long backfill lists only the
+    #: first ones, so that its memory stays bounded however long the archive
+    left_out: tuple[int, int, int] = (0, 0, 0)
+
+    def counts(self) -> tuple[int, int, int]:
+        """How many items were new, updated and gone, listed or not."""
+        return (len(self.new) + self.left_out[0], len(self.updated) + self.left_out[1],
+                len(self.gone) + self.left_out[2])

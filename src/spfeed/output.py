@@ -105,7 +105,7 @@ def _item_json(item: StoredItem, changed: Sequence[str] | None = None) -> dict:
 
 
 def _json_report(report: RunReport) -> dict:
-    return {
+    data = {
         "new": [_item_json(i) for i in report.new],
         "updated": [_item_json(i, fields) for i, fields in report.updated],
         "gone": [_item_json(i) for i in report.gone],
@@ -115,12 +115,16 @@ def _json_report(report: RunReport) -> dict:
         "warnings": list(report.warnings),
         "errors": list(report.failures),
     }
+    if any(report.left_out):  # a long backfill lists only the first items of each kind
+        data["left_out"] = dict(zip(("new", "updated", "gone"), report.left_out))
+    return data
 
 
 def _print_summary(report: RunReport, list_items: bool = True) -> None:
     """Nothing when nothing changed; else a count line and one line (plus link) per item."""
-    counts = [f"{len(report.new)} new", f"{len(report.updated)} updated", f"{len(report.gone)} gone"]
-    if report.new or report.updated or report.gone:
+    new, updated, gone = report.counts()
+    counts = [f"{new} new", f"{updated} updated", f"{gone} gone"]
+    if any(report.counts()):
         written = f"; wrote {describe_written(report.written)}" if report.written else ""
         print(", ".join(counts) + written)
         if not list_items:

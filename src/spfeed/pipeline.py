@@ -32,6 +32,10 @@ Clock = Callable[[], datetime]
 #: Called after each page a source's reading takes: (source, page number, items so far).
 Progress = Callable[[Source, int, int], None]
 
+#: A backfill's summary lists at most this many new (and updated, and gone) items and warnings,
+#: and counts the rest: a walk over a long archive stays in bounded memory.
+REPORT_CAP = 1000
+
 #: `backfill` without --max-pages still stops somewhere (a listing that never ends is a bug).
 BACKFILL_PAGE_LIMIT = 10_000
 
@@ -119,7 +123,7 @@ def backfill(config: Config, max_pages: int | None = None, now: Clock = utc_now,
             changed = {s.id for s in walked.new} | {s.id for s, _ in walked.updated}
             report = RunReport(new=tuple(walked.new), updated=tuple(walked.updated), gone=tuple(walked.gone),
                                unchanged=len(listed - changed), warnings=tuple(walked.warnings),
-                               failures=tuple(failures), exit_code=exit_code)
+                               failures=tuple(failures), exit_code=exit_code, left_out=tuple(walked.left_out))
             if not _needs_render(feed, store):
                 return report
             return replace(report, written=tuple(_publish(feed, store, empty_ok=True)))
@@ -139,6 +143,19 @@ class _Backfilled:
     warnings: list[str] = field(default_factory=list)
     recorded: set[str] = field(default_factory=set)  #: ids stored this run: their first version wins
     pages: dict[str, int] = field(default_factory=dict)  #: pages read, by source URL
+    left_out: list[int] = field(default_factory=lambda: [0, 0, 0])  #: new, updated, gone past REPORT_CAP
+
+    def keep(self, done: RunReport) -> None:
+        """Add one batch's items to the summary, up to REPORT_CAP of each kind; count the rest."""
+        for i, (kept, found) in enumerate(((self.new, done.new), (self.updated, done.updated),
+                                           (self.gone, done.gone))):
+            room = max(0, REPORT_CAP - len(kept))
+            kept.extend(found[:room])
+            self.left_out[i] += max(0, len(found) - room)
+
+    def warn(self, lines) -> None:
+        """Keep a page's warnings, up to REPORT_CAP lines in all."""
+        self.warnings.extend(lines[: max(0, REPORT_CAP - len(self.warnings))])
 
 
 def _backfill_source(config: Config, feed: FeedSpec, source: Source, first: Page, state: SourceState, store: Store,
@@ -160,16 +177,14 @@ def _backfill_source(config: Config, feed: FeedSpec, source: Source, first: Page
         if fresh or not watched_done:
             reading = _Reading(source, fresh, listed, replace(state, lang=walk.lang), partial=partial or watched_done)
             done = _record(feed, store, [reading], now(), RunReport(), first_position=len(walked.recorded))
-            walked.new.extend(done.new)
-            walked.updated.extend(done.updated)
-            walked.gone.extend(done.gone)
+            walked.keep(done)
             walked.recorded.update(item.id for item in fresh)
         batch, listed, watched_done = [], set(), True
 
     try:
         for page in walk:
             walked.pages[source.url] = page.number
-            walked.warnings.extend(page.warnings)
+            walked.warn(page.warnings)
             batch.extend(replace(item, position=len(batch) + i) for i, item in enumerate(page.items))
             if page.number <= source.max_pages:
                 listed.update(item.id for item in page.items)
@@ -259,9 +274,10 @@ def _recorded(store: Store, command: str, now: Clock, work: Callable[[dict], Run
         outcome = "changed"
     else:
         outcome = "not-modified" if report.not_modified else "unchanged"
+    new, updated, gone = report.counts()
     store.finish_run(
-        run_id, now(), outcome, report.exit_code, new=len(report.new), updated=len(report.updated),
-        gone=len(report.gone), unchanged=report.unchanged, message="; ".join(report.failures) or None, http=run_http,
+        run_id, now(), outcome, report.exit_code, new=new, updated=updated,
+        gone=gone, unchanged=report.unchanged, message="; ".join(report.failures) or None, http=run_http,
     )
     return report
 
@@ -382,6 +398,7 @@ def _combine(reports: Sequence[RunReport]) -> RunReport:
         warnings=tuple(w for r in reports for w in r.warnings),
         failures=tuple(f for r in reports for f in r.failures),
         exit_code=max((r.exit_code for r in reports), default=0),
+        left_out=tuple(sum(r.left_out[i] for r in reports) for i in range(3)),  # type: ignore[arg-type]
     )
 
 

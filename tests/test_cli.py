@@ -291,3 +291,17 @@ def test_an_internal_error_quoting_terminal_escapes_stays_one_plain_line(tmp_pat
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "\x1b" not in err and "\x07" not in err and "\x9b" not in err
     assert err.startswith("spfeed: error: internal error: RuntimeError: boom") and "second line" in err
+
+
+def test_regenerate_reads_no_page_so_it_imports_no_parser_and_no_http_client(tmp_path, site):
+    config = write_config(tmp_path, site.page("/p", listing([entry(1)])))
+    assert run_cli("--config", str(config), "update").returncode == 0
+    probe = ("import sys; sys.argv = ['spfeed', '--config', sys.argv[1], 'regenerate']\n"
+             "from spfeed.cli import main\nassert main() == 0\n"
+             "print(sorted(m for m in ('requests', 'bs4', 'soupsieve', 'apscheduler') if m in sys.modules))")
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"

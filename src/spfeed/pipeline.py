@@ -201,10 +201,8 @@ def _backfill_source(config: Config, feed: FeedSpec, source: Source, first: Page
 
 
 def regenerate(config: Config, now: Clock = utc_now, feeds: Sequence[str] | None = None) -> RunReport:
-    """Rebuild every file of every feed (or of the *feeds* named) from the history, with no network."""
-    from spfeed.extract import check_selectors
-
-    check_selectors(config)  # a maintainer's command: check the whole config
+    """Rebuild every file of every feed (or of the *feeds* named) from the history, with no network.
+    It reads no page, so it compiles no selector (`spfeed validate` checks them)."""
     chosen = config.select(feeds)
     with exclusive(config.state_path, config.lock_timeout), Store.open(config.state_path) as store:
         def work(run_http: dict) -> RunReport:

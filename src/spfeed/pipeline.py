@@ -24,7 +24,7 @@ from spfeed.errors import FetchError, HealthError, Interrupted, PublishError, Sp
 from spfeed.fetch import fetch, host_of, may_follow, reachable_hosts
 from spfeed.lock import exclusive
 from spfeed.model import FILES, FeedMeta, Item, Listed, Links, Listing, Page, RawItem, RunReport, SourceState, StoredItem
-from spfeed.store import Store
+from spfeed.store import Store, http_key
 
 log = logging.getLogger(__name__)
 
@@ -455,7 +455,7 @@ def _hash(page: Page) -> str:
 
 def _http_key(feed: FeedSpec, source: Source) -> str:
     """The key of a source in the runs table's ``http`` record."""
-    return f"{feed.name} {source.url}" if feed.name else source.url
+    return http_key(feed.name, source.url)
 
 
 def _http_record(feed: FeedSpec, source: Source, page: Page) -> dict:
@@ -725,18 +725,24 @@ def _render_feed(feed: FeedSpec, store: Store, items: Sequence[StoredItem]) -> d
     """Every file of *feed* (and of its label feeds) as bytes, by path. Pure but for reading the store."""
     from spfeed.views import renderer
 
-    meta, links = _feed_meta(feed, store), _feed_links(feed, store)
+    labels = store.labels(feed.name) if feed.output.by_label else {}
+    meta, links = _feed_meta(feed, store), _feed_links(feed, labels)
     formats = _feed_formats(feed)
     files = {feed.path(fmt): renderer(fmt)(meta, items, links) for fmt in formats}
-    for label, slug in (store.labels(feed.name).items() if feed.output.by_label else ()):
+    for label, slug in labels.items():
         entries = store.newest(feed.name, feed.output.max_items, label=label)
         if not entries:
             continue
-        label_meta = replace(meta, title=f"{meta.title}: {label}", label=label)
-        label_links = Links(base=f"{links.base}labels/{slug}/", formats=formats, parent=links.base)
+        label_meta, label_links = _label_feed(meta, links, label, slug)
         folder = feed.output.dir / "labels" / slug
         files.update({folder / FILES[fmt]: renderer(fmt)(label_meta, entries, label_links) for fmt in formats})
     return files
+
+
+def _label_feed(meta: FeedMeta, links: Links, label: str, slug: str) -> tuple[FeedMeta, Links]:
+    """What a feed's label feed says about itself, and where it is published."""
+    return (replace(meta, title=f"{meta.title}: {label}", label=label),
+            Links(base=f"{links.base}labels/{slug}/", formats=links.formats, parent=links.base))
 
 
 def _feed_meta(feed: FeedSpec, store: Store) -> FeedMeta:
@@ -746,8 +752,8 @@ def _feed_meta(feed: FeedSpec, store: Store) -> FeedMeta:
                     hubs=settings.hubs)
 
 
-def _feed_links(feed: FeedSpec, store: Store) -> Links:
-    labels = store.labels(feed.name) if feed.output.by_label else {}
+def _feed_links(feed: FeedSpec, labels: dict[str, str]) -> Links:
+    """Where *feed*'s files are published; *labels* are its label feeds' slugs (none without by_label)."""
     base = feed.settings.base_url
     return Links(base=base, formats=_feed_formats(feed),
                  labels=tuple((label, f"{base}labels/{slug}/") for label, slug in labels.items()))
@@ -779,12 +785,10 @@ def _publish_top(config: Config, store: Store) -> list[str]:
     for feed in config.feeds:
         if not store.has_items(feed.name):
             continue  # nothing published yet: not listed
-        meta, links = _feed_meta(feed, store), _feed_links(feed, store)
-        labels = tuple(
-            Listed(replace(meta, title=f"{meta.title}: {label}", label=label),
-                   Links(base=base, formats=links.formats, parent=links.base))
-            for label, base in links.labels)
-        listed.append(Listed(meta, links, labels))
+        slugs = store.labels(feed.name) if feed.output.by_label else {}
+        meta, links = _feed_meta(feed, store), _feed_links(feed, slugs)
+        listed.append(Listed(meta, links, tuple(Listed(*_label_feed(meta, links, label, slug))
+                                                for label, slug in slugs.items())))
     if not listed:
         return []
     title = _top_title(config)

@@ -16,7 +16,7 @@ from typing import Any
 from spfeed.config import Config, FeedSpec
 from spfeed.errors import printable
 from spfeed.model import FILES
-from spfeed.store import open_readonly
+from spfeed.store import http_key, open_readonly
 
 #: What a source's health is called in the output: read fine, read with warnings or failing
 #: fewer times than notify.failures_after, failing that often (exit 1), or never read yet.
@@ -111,7 +111,7 @@ def collect(config: Config, feeds: tuple[FeedSpec, ...], runs: int = 10) -> Stat
         return Status(str(config.state_path), False, after,
                       tuple(_feed(feed, {}, 0, None, {}, {}, {}, after) for feed in feeds), ())
     with store:
-        keys = {(feed.name, s.url): _http_key(feed.name, s.url) for feed in feeds for s in feed.sources}
+        keys = {(feed.name, s.url): http_key(feed.name, s.url) for feed in feeds for s in feed.sources}
         readings = store.last_readings(keys.values())
         feed_list = []
         for feed in feeds:
@@ -121,11 +121,6 @@ def collect(config: Config, feeds: tuple[FeedSpec, ...], runs: int = 10) -> Stat
                                    store.presence_counts(feed.name), warnings, store.labels(feed.name), after))
         recent = tuple(RunStatus(**row) for row in store.recent_runs(runs))
     return Status(str(config.state_path), True, after, tuple(feed_list), recent)
-
-
-def _http_key(feed: str, url: str) -> str:
-    """A source's key in the runs table's ``http`` record (as pipeline._http_key writes it)."""
-    return f"{feed} {url}" if feed else url
 
 
 def _feed(feed: FeedSpec, rows: dict[str, dict], items: int, newest: str | None, presence: dict[str, int],

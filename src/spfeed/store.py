@@ -227,6 +227,11 @@ def _describe(e: sqlite3.DatabaseError, path: Path | None = None) -> str:
     return text
 
 
+def http_key(feed: str, url: str) -> str:
+    """The key of a feed's source in the runs table's ``http`` record."""
+    return f"{feed} {url}" if feed else url
+
+
 def content_hash(item: Item | StoredItem) -> str:
     """sha256 over the fields a subscriber sees; volatile ones (times seen, position) stay out."""
     published = item.published.isoformat() if item.published else ""

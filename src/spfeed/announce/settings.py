@@ -75,6 +75,10 @@ class NotifySettings:
                 *(f"apprise[{i}]" for i in range(len(self.apprise))))
 
 
+#: Runs one part of the notify block: ``attempt(default, read)`` gives read(), or default for a kept error.
+Attempt = Callable[[Any, Callable[[], Any]], Any]
+
+
 def parse_notify(value: Any, fail: Fail, attempt: Attempt | None = None) -> NotifySettings:
     """The ``notify:`` block; *fail(key, message)* builds the error raised for a bad key
     (key like ``notify.webhooks[0].url``). None (no block) gives the defaults: no channels.

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from spfeed import __version__
 from spfeed.announce.settings import NotifySettings, parse_hubs, parse_notify
-from spfeed.announce.settings import kind_of as _kind
+from spfeed.errors import kind_of as _kind
 from spfeed.errors import ConfigError
 from spfeed.model import FILES, Author
 from spfeed.profiles import PROFILES, SELECTOR_KEYS

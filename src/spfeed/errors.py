@@ -16,6 +16,20 @@ def printable(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
+def kind_of(value: object) -> str:
+    """What a config value is, for messages: 'a string ('soon')', 'a list', 'nothing'."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"a boolean ({value})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    return {list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+
 class SpfeedError(Exception):
     """Base of every error spfeed reports to its user (exit code 1 unless a subclass says otherwise)."""
 

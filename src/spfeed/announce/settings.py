@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from spfeed.errors import kind_of
+
 #: Everything a run can announce, in the order messages list them.
 EVENTS: tuple[str, ...] = ("new", "updated", "gone", "failure", "recovery")
 ALL_EVENTS: frozenset[str] = frozenset(EVENTS)
@@ -272,16 +274,3 @@ def _address(value: Any, key: str, fail: Fail) -> str:
     if not isinstance(value, str) or not _ADDRESS.fullmatch(value.strip()):
         raise fail(key, f"expected an e-mail address, got {kind_of(value)}")
     return value.strip()
-
-
-def kind_of(value: Any) -> str:
-    """What a config value is, for messages: 'a string ('soon')', 'a list', 'nothing'."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"a boolean ({value})"
-    if isinstance(value, (int, float)):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        return f"a string ({value!r})"
-    return {list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)

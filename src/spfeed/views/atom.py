@@ -1,4 +1,4 @@
-"""Atom 1.0 (``atom.xml``) with feedgen. Pure: the same entries give the same bytes.
+"""Atom 1.0 (``atom.xml``). Pure: the same entries give the same bytes.
 
 Text is plain (``type="text"``). The feed's id is its own URL; an entry's id is its item's id.
 """
@@ -7,43 +7,46 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from feedgen.entry import FeedEntry
-
+from spfeed import __version__
 from spfeed.model import FeedMeta, Links, StoredItem
-from spfeed.views._feedgen import categories, generator
+from spfeed.views._xml import element, etree, newest, serialise, terms
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 def render(meta: FeedMeta, entries: Sequence[StoredItem], links: Links) -> bytes:
     """The Atom document of *entries*, in the order given (newest first)."""
-    fg = generator(meta, entries)
-    fg.id(links.url("atom"))
-    fg.link(href=links.url("atom"), rel="self", type="application/atom+xml")
-    fg.link(href=meta.link, rel="alternate", type="text/html")
+    updated = newest(entries)
+    # The namespace as a plain attribute and unqualified children: the same bytes as before.
+    root = etree.Element("feed", xmlns="http://www.w3.org/2005/Atom")
+    if meta.language:
+        root.set(XML_LANG, meta.language)
+    element(root, "id", links.url("atom"))
+    element(root, "title", meta.title)
+    element(root, "updated", updated.isoformat())
+    author = element(root, "author")
+    element(author, "name", meta.author.name)
+    if meta.author.email:
+        element(author, "email", meta.author.email)
+    if meta.author.uri:
+        element(author, "uri", meta.author.uri)
+    element(root, "link", href=links.url("atom"), rel="self", type="application/atom+xml")
+    element(root, "link", href=meta.link, rel="alternate", type="text/html")
     for hub in meta.hubs:  # WebSub: where readers subscribe for pushed updates
-        fg.link(href=hub, rel="hub")
+        element(root, "link", href=hub, rel="hub")
+    element(root, "generator", "spfeed", version=__version__)
+    element(root, "subtitle", meta.description)
     for entry in entries:
+        node = element(root, "entry")
         # An entry read from a page in another language than the feed's says so (RSS cannot).
-        lang = entry.lang if entry.lang and entry.lang != meta.language else None
-        fe = fg.add_entry(_Entry(lang), order="append")
-        fe.id(entry.id)
-        fe.title(entry.title)
-        fe.link(href=entry.link, rel="alternate", type="text/html")
-        fe.published(entry.published)
-        fe.updated(entry.updated)
-        fe.summary(entry.summary or entry.title, type="text")
-        categories(fe, entry)
-    return fg.atom_str(pretty=True)
-
-
-class _Entry(FeedEntry):
-    """A feedgen entry that can carry its own ``xml:lang``."""
-
-    def __init__(self, lang: str | None = None) -> None:
-        super().__init__()
-        self._lang = lang
-
-    def atom_entry(self, extensions: bool = True):
-        entry = super().atom_entry(extensions)
-        if self._lang:
-            entry.set("{http://www.w3.org/XML/1998/namespace}lang", self._lang)
-        return entry
+        if entry.lang and entry.lang != meta.language:
+            node.set(XML_LANG, entry.lang)
+        element(node, "id", entry.id)
+        element(node, "title", entry.title)
+        element(node, "updated", entry.updated.isoformat())
+        element(node, "link", href=entry.link)  # alternate, the default
+        element(node, "summary", entry.summary or entry.title, type="text")
+        for term in terms(entry):
+            element(node, "category", term=term)
+        element(node, "published", entry.published.isoformat())
+    return serialise(root)

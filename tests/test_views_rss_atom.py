@@ -122,3 +122,39 @@ def test_the_atom_schema_is_there():
         pytest.skip(f"Atom schema not found at {VALIDATION} (set SPFEED_VALIDATION_DIR): "
                     "the schema assertions are left out of every test")
     validate_atom(render(SETTINGS, ITEMS, "en")[1])
+
+
+@pytest.mark.parametrize("moment, written", [
+    (datetime(2022, 6, 16, 12, tzinfo=timezone(timedelta(hours=2))), "Thu, 16 Jun 2022 12:00:00 +0200"),
+    (datetime(2026, 12, 1, 0, 5, 9, tzinfo=timezone.utc), "Tue, 01 Dec 2026 00:05:09 +0000"),
+    (datetime(2021, 2, 28, 23, 59, tzinfo=timezone(-timedelta(hours=5, minutes=30))), "Sun, 28 Feb 2021 23:59:00 -0530"),
+])
+def test_rss_dates_are_rfc_822_in_english_whatever_the_locale(moment, written):
+    import locale
+
+    from spfeed.views._xml import rfc822
+
+    before = locale.setlocale(locale.LC_TIME)
+    for name in ("fr_FR.UTF-8", "de_DE.UTF-8", "C.UTF-8"):
+        try:
+            locale.setlocale(locale.LC_TIME, name)
+        except locale.Error:
+            continue
+        try:
+            assert rfc822(moment) == written
+        finally:
+            locale.setlocale(locale.LC_TIME, before)
+    assert rfc822(moment) == written
+
+
+def test_hub_links_follow_the_self_link_one_per_line():
+    meta = FeedMeta(**{**vars(SETTINGS), "hubs": ("https://hub.example.org/", "https://hub2.example.org/?a=1&b=2")})
+    rss, atom = render(meta, ITEMS, "en")
+    lines = rss.decode().splitlines()
+    at = next(i for i, line in enumerate(lines) if 'rel="self"' in line)
+    assert lines[at + 1:at + 3] == ['    <atom:link href="https://hub.example.org/" rel="hub"/>',
+                                    '    <atom:link href="https://hub2.example.org/?a=1&amp;b=2" rel="hub"/>']
+    assert lines[at + 3].strip().startswith("<docs>")
+    for data in (rss, atom):
+        assert [(l.rel, l.href) for l in parse_feed(data).feed.links if l.rel == "hub"] == [
+            ("hub", "https://hub.example.org/"), ("hub", "https://hub2.example.org/?a=1&b=2")]

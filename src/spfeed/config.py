@@ -11,7 +11,6 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -328,6 +327,8 @@ class _Reader:
         """The error for *key*; an unknown key's message gains "did you mean …?" when one is close."""
         known = _KNOWN_KEYS.fullmatch(message)
         if known:
+            from difflib import get_close_matches
+
             parent, _, name = key.rpartition(".")
             close = get_close_matches(name, known.group(1).split(", "), n=1)
             if close:

@@ -21,11 +21,15 @@ import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from spfeed.config import HttpSettings
 from spfeed.errors import FetchError, Interrupted, printable
-from spfeed.model import Page, Validators
+from spfeed.model import Validators
+
+if TYPE_CHECKING:
+    from spfeed.items import Page
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +261,8 @@ def read_file(url: str, max_bytes: int) -> Page:
     """A saved copy of a page, from a ``file:`` URL."""
     from urllib.request import url2pathname  # not at the top: it costs the cheap path 20 ms
 
+    from spfeed.items import Page
+
     path = Path(url2pathname(urlsplit(url).path))
     try:
         size = path.stat().st_size
@@ -352,6 +358,8 @@ def _get(url: str, headers: dict[str, str], http: HttpSettings, guard: _Guard, h
                 raise FetchError(f"{where}: {status} with an empty body")
             if media in ("", "application/octet-stream") and not body.lstrip()[:1] == b"<":
                 raise FetchError(f"{where}: not an HTML page (no content type, and the body is not markup)")
+            from spfeed.items import Page
+
             return Page(
                 url=url,
                 final_url=response.url,

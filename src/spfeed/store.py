@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
 from spfeed.errors import StoreError
 from spfeed.fsutil import NotAFile, make_folders, open_file, refuse_unless_regular
-from spfeed.model import Item, SourceState, StoredItem, Validators
+from spfeed.model import SourceState, Validators
 
 __all__ = ["SCHEMA_VERSION", "SourceState", "Store", "content_hash"]
 
 if TYPE_CHECKING:
     from spfeed.decide import Plan
+    from spfeed.items import Item, StoredItem
 
 SCHEMA_VERSION = 2
 
@@ -624,6 +625,8 @@ def _row(s: StoredItem, zone_name: str) -> tuple:
 
 
 def _stored(row: tuple) -> StoredItem:
+    from spfeed.items import StoredItem
+
     parse = datetime.fromisoformat
     return StoredItem(
         id=row[0], link=row[1], title=row[2], summary=row[3], label=row[4], kind=row[5],

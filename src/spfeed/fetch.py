@@ -156,8 +156,31 @@ class _PeerCheck:
         return sock
 
 
+#: The sessions made so far in this process, by guard: `spfeed run` fetches the same sources every
+#: few hours, and making a session (its adapters and pool classes) costs more than a conditional
+#: GET. Safe to share because a session keeps nothing from one fetch to the next: it stores no
+#: cookies, its connections are closed after each fetch, and every request gets its headers,
+#: proxies and CA bundle anew.
+_SESSIONS: dict[_Guard, object] = {}
+_SESSIONS_KEPT = 8  #: more guards than this (many sources' hosts) and the oldest session is closed
+
+
 def _session(guard: _Guard):
-    """A requests session whose connections pass *guard*, that reads no ``~/.netrc``."""
+    """The session of this process for *guard* (made on first use): its connections pass *guard*;
+    it reads no ``~/.netrc`` and keeps no cookies."""
+    session = _SESSIONS.get(guard)
+    if session is None:
+        if len(_SESSIONS) >= _SESSIONS_KEPT:
+            _SESSIONS.pop(next(iter(_SESSIONS))).close()  # type: ignore[attr-defined]
+        session = _SESSIONS[guard] = _new_session(guard)
+    return session
+
+
+def _new_session(guard: _Guard):
+    """A requests session whose connections pass *guard*, that reads no ``~/.netrc`` and keeps no
+    cookies (a server's Set-Cookie is refused, so nothing is sent back to it or to another source)."""
+    from http.cookiejar import DefaultCookiePolicy
+
     import requests
     from requests.adapters import HTTPAdapter
     from requests.utils import select_proxy
@@ -186,8 +209,18 @@ def _session(guard: _Guard):
                 guard.check_name(host_of(request.url))
             return super().send(request, *args, proxies=proxies, **kwargs)
 
+    class NoCookies(DefaultCookiePolicy):
+        """Accepts no cookie, returns none."""
+
+        def set_ok(self, cookie, request) -> bool:
+            return False
+
+        def return_ok(self, cookie, request) -> bool:
+            return False
+
     session = requests.Session()
     session.trust_env = False  # no ~/.netrc; proxies and CA bundle are taken from the environment below
+    session.cookies.set_policy(NoCookies())
     session.mount("http://", Adapter())
     session.mount("https://", Adapter())
     return session
@@ -306,6 +339,8 @@ def _get(url: str, headers: dict[str, str], http: HttpSettings, guard: _Guard, h
     import requests
 
     where = printable(url)
+    # closing the session at the end closes its connections (it stays usable): each fetch connects
+    # anew, so that the guard checks the address a name resolves to now
     with _session(guard) as session:
         target = url
         for _ in range(MAX_REDIRECTS + 1):

@@ -689,9 +689,10 @@ def _record(feed: FeedSpec, store: Store, readings: list[_Reading], now: datetim
 def _needs_render(feed: FeedSpec, store: Store) -> bool:
     """True when the feed's files may not match the history: a run died before publishing, the
     feed's settings changed, or a file is missing."""
+    meta = store.metas(f"render_pending:{feed.name}", f"render_key:{feed.name}")
     return (
-        store.meta(f"render_pending:{feed.name}") == "1"
-        or store.meta(f"render_key:{feed.name}") != render_key(feed)
+        meta.get(f"render_pending:{feed.name}") == "1"
+        or meta.get(f"render_key:{feed.name}") != render_key(feed)
         or any(not feed.path(fmt).exists() for fmt in _feed_formats(feed))
     )
 

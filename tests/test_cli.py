@@ -132,12 +132,14 @@ def test_verbose_says_more(tmp_path, site):
 
 
 def test_an_unchanged_page_imports_no_parser_and_no_renderer(tmp_path, site):
-    """The cheap path: a cron run on an unchanged page loads neither BeautifulSoup nor feedgen."""
+    """The cheap path: a cron run on an unchanged page loads neither BeautifulSoup nor feedgen, nor
+    the types and stages of a run that reads or renders a page."""
     config = write_config(tmp_path, site.page("/p", listing([entry(1)])))
     assert run_cli("--config", str(config), "update").returncode == 0
     probe = (
         "import sys\nfrom spfeed.cli import main\ncode = main(['--config', sys.argv[1], 'update'])\n"
-        "heavy = sorted(m for m in ('bs4', 'soupsieve', 'feedgen', 'lxml', 'apscheduler') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('bs4', 'soupsieve', 'feedgen', 'lxml', 'apscheduler', 'spfeed.items', 'spfeed.views',\n"
+        "               'spfeed.extract', 'spfeed.decide') if m in sys.modules)\n"
         "print(code, heavy)\n"
     )
     result = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, timeout=60)

@@ -139,7 +139,7 @@ def test_an_unchanged_page_imports_no_parser_and_no_renderer(tmp_path, site):
     probe = (
         "import sys\nfrom spfeed.cli import main\ncode = main(['--config', sys.argv[1], 'update'])\n"
         "heavy = sorted(m for m in ('bs4', 'soupsieve', 'feedgen', 'lxml', 'apscheduler', 'spfeed.items', 'spfeed.views',\n"
-        "               'spfeed.extract', 'spfeed.decide') if m in sys.modules)\n"
+        "               'spfeed.extract', 'spfeed.decide', 'spfeed.announce') if m in sys.modules)\n"
         "print(code, heavy)\n"
     )
     result = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, timeout=60)

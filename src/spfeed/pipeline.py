@@ -289,7 +289,7 @@ def _each_feed(config: Config, store: Store, feeds: Sequence[FeedSpec], now: Clo
     """Run *one* for each feed, publish the top-level files when a feed's files changed, then
     announce what changed. A feed that fails (its folder cannot be written, say) does not stop
     the others."""
-    watched = bool(config.notify.channels)
+    watched = config.notifies
     failures_before = {feed.name: store.failures(feed.name) for feed in feeds} if watched else {}
     reports = []
     for feed in feeds:

@@ -11,9 +11,11 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 from spfeed import __version__
 from spfeed.errors import HealthError, SpfeedError
@@ -205,6 +207,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         if as_json:
             print_json({"error": f"internal error: {type(e).__name__}: {e}", "exit_code": 1})
         return 1
+
+
+def program() -> NoReturn:
+    """The ``spfeed`` program (``python -m spfeed``): :func:`main`, then a prompt exit.
+
+    Python's own teardown of what a run imported (requests and its stack most of all) takes
+    longer than an unchanged page's whole update: about 75 ms of a 400 ms cron run, measured.
+    Everything spfeed opens is closed when main returns (the state, its lock, written files), so
+    once the exit handlers have run and the output is flushed the process may end at once. When
+    another thread still runs (a `spfeed run` scheduler's workers), or flushing fails (a reader that
+    went away), it exits as Python does, which waits for threads and reports the failure."""
+    code = main()
+    if all(thread.daemon or thread is threading.current_thread() for thread in threading.enumerate()):
+        import atexit
+
+        atexit._run_exitfuncs()  # logging's shutdown among them
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            raise SystemExit(code) from None
+        os._exit(code)
+    raise SystemExit(code)
 
 
 #: Between INFO and WARNING: what `spfeed run` says unasked (spfeed.scheduler.NOTICE).

@@ -308,3 +308,22 @@ def test_regenerate_reads_no_page_so_it_imports_no_parser_and_no_http_client(tmp
     result = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("argv, command", [
+    (["update"], "update"),
+    (["--config", "update", "status", "--json"], "status"),  # the value of --config is not the command
+    (["-c", "x.yaml", "-vv", "regenerate", "--feed", "a"], "regenerate"),
+    (["--config=x.yaml", "-v", "check", "https://example.org/"], "check"),
+    (["-vc", "x.yaml", "update"], None),  # combined short options: every parser is built
+    (["--", "update"], None),
+    (["--help"], None),
+    ([], None),
+    (["nonsense"], None),
+])
+def test_only_the_chosen_commands_parser_is_built(argv, command):
+    from spfeed.cli import build_parser, chosen_command
+
+    assert chosen_command(argv) == command
+    if command is not None:  # the lean parser reads the arguments as the full one does
+        assert vars(build_parser(command).parse_args(argv)) == vars(build_parser().parse_args(argv))

@@ -132,12 +132,14 @@ def test_verbose_says_more(tmp_path, site):
 
 
 def test_an_unchanged_page_imports_no_parser_and_no_renderer(tmp_path, site):
-    """The cheap path: a cron run on an unchanged page loads neither BeautifulSoup nor feedgen."""
+    """The cheap path: a cron run on an unchanged page loads neither BeautifulSoup nor feedgen, nor
+    the types and stages of a run that reads or renders a page."""
     config = write_config(tmp_path, site.page("/p", listing([entry(1)])))
     assert run_cli("--config", str(config), "update").returncode == 0
     probe = (
         "import sys\nfrom spfeed.cli import main\ncode = main(['--config', sys.argv[1], 'update'])\n"
-        "heavy = sorted(m for m in ('bs4', 'soupsieve', 'feedgen', 'lxml', 'apscheduler') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('bs4', 'soupsieve', 'feedgen', 'lxml', 'apscheduler', 'spfeed.items', 'spfeed.views',\n"
+        "               'spfeed.extract', 'spfeed.decide', 'spfeed.announce') if m in sys.modules)\n"
         "print(code, heavy)\n"
     )
     result = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, timeout=60)
@@ -306,3 +308,22 @@ def test_regenerate_reads_no_page_so_it_imports_no_parser_and_no_http_client(tmp
     result = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("argv, command", [
+    (["update"], "update"),
+    (["--config", "update", "status", "--json"], "status"),  # the value of --config is not the command
+    (["-c", "x.yaml", "-vv", "regenerate", "--feed", "a"], "regenerate"),
+    (["--config=x.yaml", "-v", "check", "https://example.org/"], "check"),
+    (["-vc", "x.yaml", "update"], None),  # combined short options: every parser is built
+    (["--", "update"], None),
+    (["--help"], None),
+    ([], None),
+    (["nonsense"], None),
+])
+def test_only_the_chosen_commands_parser_is_built(argv, command):
+    from spfeed.cli import build_parser, chosen_command
+
+    assert chosen_command(argv) == command
+    if command is not None:  # the lean parser reads the arguments as the full one does
+        assert vars(build_parser(command).parse_args(argv)) == vars(build_parser().parse_args(argv))

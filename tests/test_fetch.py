@@ -276,3 +276,13 @@ def test_requests_is_imported_only_to_fetch():
             "print(sorted(m for m in ('requests', 'urllib3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_session_kept_for_the_next_fetch_keeps_no_cookies(site):
+    """A process fetches with one session per guard (`spfeed run` for months): a cookie a page set
+    is never sent back, to it or to another source on the same host."""
+    first = site.route("/a", Reply(body=HTML, headers={"Set-Cookie": "tracker=1; Path=/"}))
+    second = site.page("/b", HTML)
+    for url in (first, first, second):
+        assert fetch(url, FAST) is not None
+    assert [("Cookie" in r.headers) for r in site.requests] == [False, False, False]

@@ -282,3 +282,27 @@ def test_times_published_once_never_move_back_when_the_clock_does(tmp_path, site
     before = {e.id: e.updated_parsed for e in first.entries}
     after = {e.id: e.updated_parsed for e in second.entries}
     assert after[changed.id] > before[changed.id] and all(after[i] >= before[i] for i in before)
+
+
+def test_an_unchanged_page_costs_twelve_statements_and_two_commits(tmp_path, site, monkeypatch):
+    """What a 304 run says to SQLite once the file is open, counted with the connection's trace
+    callback: the run's row (5: a transaction), the source's validators, what it listed, the render
+    state, and the run's outcome with the source's record (4: a transaction). The run's row is
+    committed before the fetch so that `status` shows a run in progress (and a killed one as died)."""
+    from spfeed.store import Store
+
+    config = load(write_config(tmp_path, site.page("/p", listing([entry(1)]))))
+    assert update(config).new
+    statements: list[str] = []
+    opened = Store.open.__func__
+
+    def traced(cls, path):
+        store = opened(cls, path)
+        store.conn.set_trace_callback(statements.append)
+        return store
+
+    monkeypatch.setattr(Store, "open", classmethod(traced))
+    report = update(config)
+    assert report.not_modified and not report.written
+    assert [s for s in statements if s in ("BEGIN IMMEDIATE", "COMMIT")] == ["BEGIN IMMEDIATE", "COMMIT"] * 2
+    assert len(statements) == 12, statements

@@ -178,6 +178,19 @@ def test_validate_reads_no_page_and_writes_nothing(tmp_path, capsys, site):
     assert site.hits("/p") == [] and sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
 
 
+
+def test_validate_imports_no_http_client(tmp_path):
+    """validate checks selectors and the cron expression, never the network: requests stays out."""
+    import subprocess
+    import sys
+
+    (tmp_path / "config.yaml").write_text(CLEAN, encoding="utf-8")
+    probe = ("import sys\nfrom spfeed.cli import main\ncode = main(['--config', sys.argv[1], 'validate'])\n"
+             "print(code, sorted(m for m in ('requests', 'urllib3', 'spfeed.fetch') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "config.yaml")], capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.strip() == "0 []", result.stderr
+
 @pytest.mark.parametrize("change, message", [
     (lambda t: t.replace('"17 */6 * * *"', '"61 * * * *"'), "schedule.cron: invalid cron expression '61 * * * *'"),
     (lambda t: t.replace("  path: state/spfeed.sqlite", "  path: feeds/rss.xml"),

@@ -1,5 +1,5 @@
 """Allow ``python -m spfeed``."""
 
-from spfeed.cli import main
+from spfeed.cli import program
 
-raise SystemExit(main())
+program()

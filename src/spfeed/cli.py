@@ -11,13 +11,14 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 from spfeed import __version__
 from spfeed.errors import HealthError, SpfeedError
-from spfeed.output import error, print_checked, print_json, print_outcome
 
 EXIT_CODES = """\
 exit codes:
@@ -33,7 +34,30 @@ exit codes:
 log = logging.getLogger("spfeed")
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: Each command and its one-line summary, in the order `spfeed --help` lists them.
+COMMANDS = {
+    "update": "Read the sources once, store what is new, and publish the feeds if they changed.",
+    "backfill": "Walk each source's whole listing once (following its next links) to fill the history, politely, "
+                "then publish.",
+    "regenerate": "Rebuild every file of every feed from the stored history, with no network (after a config "
+                  "change).",
+    "check": "Fetch a page and show, as a table, the items spfeed would publish and the fields it could not read; "
+             "touches no state. For writing selectors for a new page.",
+    "init": "Read a page and print a complete config.yaml for it, with the selectors that detection found (the "
+            "same ones `check` prints); needs no config file.",
+    "run": "Run update now and then on schedule.cron (or schedule.every) until SIGTERM or Ctrl-C.",
+    "status": "Show each feed's and source's last reads, failures, validators, items and published files, and the "
+              "last runs, from the state; no network, no lock (exit 1 when a source has failed "
+              "notify.failures_after times in a row).",
+    "validate": "Check the whole config (keys, types, selectors, cron, time zones, paths, hubs and notify targets) "
+                "and print every error, one per line; nothing when it is clean. No network.",
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. With *only* (a command's name), that command alone gets its
+    options and the others just their summary, which is all that parsing its arguments needs:
+    building every subcommand's parser costs a cron run a few milliseconds for nothing."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-c", "--config", metavar="PATH", default=argparse.SUPPRESS,
                         help="config file (default: $SPFEED_CONFIG, else ./config.yaml)")
@@ -46,30 +70,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"spfeed {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    def command(name: str, summary: str, example: str, *extra: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        return commands.add_parser(
-            name, parents=[common, *extra], help=summary, description=summary, epilog=f"example:\n  {example}\n\n{EXIT_CODES}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-
     feed_option = argparse.ArgumentParser(add_help=False)
     feed_option.add_argument("--feed", action="append", default=[], metavar="NAME",
                              help="only this feed (a name from the config's feeds:); repeatable")
-    update = command("update", "Read the sources once, store what is new, and publish the feeds if they changed.",
-                     "spfeed --config /etc/spfeed/config.yaml update", feed_option)
+    for name, summary in COMMANDS.items():
+        if only is None or name == only:
+            _ADD_OPTIONS[name](commands, name, summary, common, feed_option)
+        else:
+            commands.add_parser(name, help=summary)
+    return parser
+
+
+def _command(commands, name: str, summary: str, example: str, *parents: argparse.ArgumentParser):
+    return commands.add_parser(
+        name, parents=list(parents), help=summary, description=summary, epilog=f"example:\n  {example}\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _update_options(commands, name, summary, common, feed_option) -> None:
+    update = _command(commands, name, summary, "spfeed --config /etc/spfeed/config.yaml update", common, feed_option)
     update.add_argument("--json", action="store_true",
                         help="print one JSON object: {new, updated, gone, unchanged, written, ...}")
-    backfill = command("backfill", "Walk each source's whole listing once (following its next links) to fill the "
-                       "history, politely, then publish.", "spfeed backfill --max-pages 20", feed_option)
+
+
+def _backfill_options(commands, name, summary, common, feed_option) -> None:
+    backfill = _command(commands, name, summary, "spfeed backfill --max-pages 20", common, feed_option)
     backfill.add_argument("--max-pages", type=_positive, metavar="N", help="stop after N pages of each source")
     backfill.add_argument("--json", action="store_true", help="print one JSON object, as update --json does")
-    command("regenerate", "Rebuild every file of every feed from the stored history, with no network (after a "
-            "config change).", "spfeed regenerate --feed ilo-secsoc", feed_option)
-    check = command("check", "Fetch a page and show, as a table, the items spfeed would publish and the fields it "
-                    "could not read; touches no state. For writing selectors for a new page.",
-                    "spfeed check https://www.ilo.org/global/about-the-ilo/newsroom/news/lang--en/index.htm "
-                    "--select summary=p.teaser", feed_option)
+
+
+def _regenerate_options(commands, name, summary, common, feed_option) -> None:
+    _command(commands, name, summary, "spfeed regenerate --feed ilo-secsoc", common, feed_option)
+
+
+def _check_options(commands, name, summary, common, feed_option) -> None:
+    check = _command(commands, name, summary,
+                     "spfeed check https://www.ilo.org/global/about-the-ilo/newsroom/news/lang--en/index.htm "
+                     "--select summary=p.teaser", common, feed_option)
     check.add_argument("url", nargs="?", metavar="URL",
                        help="the page (URL or saved file); default: every configured source")
     check.add_argument("--profile", metavar="NAME", help="start from this built-in profile's selectors (ilo)")
@@ -78,33 +116,60 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--base-url", metavar="URL", help="resolve the page's relative links against URL (for a saved page)")
     check.add_argument("--retries", type=_count, default=0, metavar="N",
                        help="try an unreachable host N more times (default 0: check is interactive)")
-    init = command("init", "Read a page and print a complete config.yaml for it, with the selectors that detection "
-                   "found (the same ones `check` prints); needs no config file.",
-                   "spfeed init https://www.ilo.org/topics-and-sectors/social-protection > config.yaml")
+
+
+def _init_options(commands, name, summary, common, feed_option) -> None:
+    init = _command(commands, name, summary,
+                    "spfeed init https://www.ilo.org/topics-and-sectors/social-protection > config.yaml", common)
     init.add_argument("url", metavar="URL", help="the listing page (URL or saved file)")
     init.add_argument("--feed-title", metavar="TITLE", help="the feed's title (default: the page's <title>)")
     init.add_argument("--base-url", metavar="URL", help="resolve the page's relative links against URL (for a saved page)")
     init.add_argument("--retries", type=_count, default=0, metavar="N",
                       help="try an unreachable host N more times (default 0)")
-    run = command("run", "Run update now and then on schedule.cron (or schedule.every) until SIGTERM or Ctrl-C.",
-                  "spfeed --config config.yaml run")
+
+
+def _run_options(commands, name, summary, common, feed_option) -> None:
+    run = _command(commands, name, summary, "spfeed --config config.yaml run", common)
     run.add_argument("--log-format", choices=LOG_FORMATS, metavar="{plain,timestamps,json}",
                      help="how log lines on stderr look (default: timestamps when stderr is a pipe or a file, "
                           "plain on a terminal or in systemd's journal)")
-    status = command("status", "Show each feed's and source's last reads, failures, validators, items and "
-                     "published files, and the last runs, from the state; no network, no lock (exit 1 when a source "
-                     "has failed notify.failures_after times in a row).", "spfeed status --runs 5", feed_option)
+
+
+def _status_options(commands, name, summary, common, feed_option) -> None:
+    status = _command(commands, name, summary, "spfeed status --runs 5", common, feed_option)
     status.add_argument("--json", action="store_true", help="print one JSON object (keys in the README)")
     status.add_argument("--runs", type=_count_runs, default=10, metavar="N", help="show the last N runs (default 10)")
-    command("validate", "Check the whole config (keys, types, selectors, cron, time zones, paths, hubs and notify "
-            "targets) and print every error, one per line; nothing when it is clean. No network.",
-            "spfeed --config /etc/spfeed/config.yaml validate")
-    return parser
+
+
+def _validate_options(commands, name, summary, common, feed_option) -> None:
+    _command(commands, name, summary, "spfeed --config /etc/spfeed/config.yaml validate", common)
+
+
+_ADD_OPTIONS = {
+    "update": _update_options, "backfill": _backfill_options, "regenerate": _regenerate_options,
+    "check": _check_options, "init": _init_options, "run": _run_options, "status": _status_options,
+    "validate": _validate_options,
+}
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The command *argv* names, found as argparse will find it (the first word that is not an
+    option or the value of ``-c``/``--config``); None when that is not plain (then every command's
+    parser is built)."""
+    words = iter(argv)
+    for word in words:
+        if word in ("-c", "--config"):
+            next(words, None)
+        elif word == "--" or not word.startswith("-"):
+            return word if word in COMMANDS else None
+        elif not word.startswith("--") and word[1:].strip("v"):  # combined short options (-vc PATH): not plain
+            return None
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(chosen_command(words)).parse_args(words)
     verbose = getattr(args, "verbose", 0) or 0
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(LogFormat(getattr(args, "log_format", None) or default_log_format(args.command)))
@@ -114,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("urllib3").setLevel(logging.WARNING)
         logging.getLogger("apscheduler").setLevel(logging.ERROR)  # its internals (and its own skip warnings)
     as_json = getattr(args, "json", False)
+    from spfeed.output import error, print_json
+
     try:
         return _dispatch(args, as_json)
     except SpfeedError as e:
@@ -140,6 +207,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         if as_json:
             print_json({"error": f"internal error: {type(e).__name__}: {e}", "exit_code": 1})
         return 1
+
+
+def program() -> NoReturn:
+    """The ``spfeed`` program (``python -m spfeed``): :func:`main`, then a prompt exit.
+
+    Python's own teardown of what a run imported (requests and its stack most of all) takes
+    longer than an unchanged page's whole update: about 75 ms of a 400 ms cron run, measured.
+    Everything spfeed opens is closed when main returns (the state, its lock, written files), so
+    once the exit handlers have run and the output is flushed the process may end at once. When
+    another thread still runs (a `spfeed run` scheduler's workers), or flushing fails (a reader that
+    went away), it exits as Python does, which waits for threads and reports the failure."""
+    code = main()
+    if all(thread.daemon or thread is threading.current_thread() for thread in threading.enumerate()):
+        import atexit
+
+        atexit._run_exitfuncs()  # logging's shutdown among them
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            raise SystemExit(code) from None
+        os._exit(code)
+    raise SystemExit(code)
 
 
 #: Between INFO and WARNING: what `spfeed run` says unasked (spfeed.scheduler.NOTICE).
@@ -224,10 +314,13 @@ def _dispatch(args: argparse.Namespace, as_json: bool) -> int:
     if args.command == "update":
         from spfeed.pipeline import update
 
+        from spfeed.output import print_outcome
+
         report = update(config, feeds=args.feed)
         print_outcome(report, as_json)
         return report.exit_code
     if args.command == "backfill":
+        from spfeed.output import print_outcome
         from spfeed.pipeline import backfill
 
         with _stop_on_signals() as stop:
@@ -262,6 +355,7 @@ def _check(args: argparse.Namespace) -> int:
     from spfeed.detect import date_order
     from spfeed.encoding import decode_html
     from spfeed.extract import read_listing
+    from spfeed.output import print_checked
     from spfeed.pipeline import check
 
     explicit = getattr(args, "config", None) or os.environ.get("SPFEED_CONFIG")

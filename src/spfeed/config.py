@@ -11,17 +11,18 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from difflib import get_close_matches
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from spfeed import __version__
-from spfeed.announce.settings import NotifySettings, parse_hubs, parse_notify
 from spfeed.errors import kind_of as _kind
 from spfeed.errors import ConfigError
 from spfeed.model import FILES, Author
 from spfeed.profiles import PROFILES, SELECTOR_KEYS
+
+if TYPE_CHECKING:  # spfeed.announce is imported only by a config that announces (notify: or hubs)
+    from spfeed.announce.settings import NotifySettings
 
 DEFAULT_USER_AGENT = f"spfeed/{__version__} (RSS/Atom feeds of ILO news listings; python-requests)"
 DEFAULT_CRON = "0 */6 * * *"
@@ -133,7 +134,23 @@ class Config:
     schedule_cron: str
     schedule_every: str | None
     http: HttpSettings = field(default_factory=HttpSettings)
-    notify: NotifySettings = field(default_factory=NotifySettings)
+    #: the ``notify:`` block, None when the config has none (read it as :attr:`notify`)
+    notify_settings: NotifySettings | None = None
+
+    @property
+    def notify(self) -> NotifySettings:
+        """The ``notify:`` settings: the defaults (no channels) when the config has no such block."""
+        if self.notify_settings is None:
+            from spfeed.announce.settings import NotifySettings
+
+            return NotifySettings()
+        return self.notify_settings
+
+    @property
+    def notifies(self) -> bool:
+        """Whether the config has channels to notify; known without importing :mod:`spfeed.announce`,
+        which a run on an unchanged page of a config without them never needs."""
+        return self.notify_settings is not None and bool(self.notify_settings.channels)
 
     @property
     def sources(self) -> tuple[Source, ...]:
@@ -328,6 +345,8 @@ class _Reader:
         """The error for *key*; an unknown key's message gains "did you mean …?" when one is close."""
         known = _KNOWN_KEYS.fullmatch(message)
         if known:
+            from difflib import get_close_matches
+
             parent, _, name = key.rpartition(".")
             close = get_close_matches(name, known.group(1).split(", "), n=1)
             if close:
@@ -465,8 +484,24 @@ class _Reader:
             schedule_cron=cron,
             schedule_every=every,
             http=a(HttpSettings(), lambda: self.http(top.get("http"))),
-            notify=a(NotifySettings(), lambda: parse_notify(top.get("notify"), self.fail, self.attempt)),
+            notify_settings=a(None, lambda: self.notify(top.get("notify"))),
         )
+
+    def notify(self, value: Any) -> NotifySettings | None:
+        """The ``notify:`` block's settings; None when there is none."""
+        if value is None:
+            return None
+        from spfeed.announce.settings import parse_notify
+
+        return parse_notify(value, self.fail, self.attempt)
+
+    def hubs(self, feed: dict, key: str) -> tuple[str, ...]:
+        """A feed's WebSub hubs (none when it lists none)."""
+        if feed.get("hubs") is None:
+            return ()
+        from spfeed.announce.settings import parse_hubs
+
+        return parse_hubs(feed["hubs"], self.fail, f"{key}.hubs")
 
     def every(self, schedule: dict) -> str | None:
         every = self.string(schedule, "every", "schedule")
@@ -602,7 +637,7 @@ class _Reader:
             author=a(Author(name="?"), lambda: self.author(feed.get("author"), f"{key}.author")),
             description=a(title, lambda: self.string(feed, "description", key, default=title) or title),
             language=a(None, lambda: self.language(feed, key)),
-            hubs=a((), lambda: parse_hubs(feed.get("hubs"), self.fail, f"{key}.hubs")),
+            hubs=a((), lambda: self.hubs(feed, key)),
         )
 
     def language(self, feed: dict, key: str) -> str | None:

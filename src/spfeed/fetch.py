@@ -15,17 +15,19 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from spfeed.config import HttpSettings
 from spfeed.errors import FetchError, Interrupted, printable
-from spfeed.model import Page, Validators
+from spfeed.model import Validators
+
+if TYPE_CHECKING:
+    from spfeed.items import Page
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +126,8 @@ def _addresses(host: str) -> frozenset[str]:
     """What *host* resolves to now; nothing when it does not resolve."""
     if not host:
         return frozenset()
+    import socket  # here, not at the top: `regenerate` imports this module but never fetches
+
     try:
         infos = socket.getaddrinfo(host.strip("[]"), None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
@@ -152,8 +156,31 @@ class _PeerCheck:
         return sock
 
 
+#: The sessions made so far in this process, by guard: `spfeed run` fetches the same sources every
+#: few hours, and making a session (its adapters and pool classes) costs more than a conditional
+#: GET. Safe to share because a session keeps nothing from one fetch to the next: it stores no
+#: cookies, its connections are closed after each fetch, and every request gets its headers,
+#: proxies and CA bundle anew.
+_SESSIONS: dict[_Guard, object] = {}
+_SESSIONS_KEPT = 8  #: more guards than this (many sources' hosts) and the oldest session is closed
+
+
 def _session(guard: _Guard):
-    """A requests session whose connections pass *guard*, that reads no ``~/.netrc``."""
+    """The session of this process for *guard* (made on first use): its connections pass *guard*;
+    it reads no ``~/.netrc`` and keeps no cookies."""
+    session = _SESSIONS.get(guard)
+    if session is None:
+        if len(_SESSIONS) >= _SESSIONS_KEPT:
+            _SESSIONS.pop(next(iter(_SESSIONS))).close()  # type: ignore[attr-defined]
+        session = _SESSIONS[guard] = _new_session(guard)
+    return session
+
+
+def _new_session(guard: _Guard):
+    """A requests session whose connections pass *guard*, that reads no ``~/.netrc`` and keeps no
+    cookies (a server's Set-Cookie is refused, so nothing is sent back to it or to another source)."""
+    from http.cookiejar import DefaultCookiePolicy
+
     import requests
     from requests.adapters import HTTPAdapter
     from requests.utils import select_proxy
@@ -182,8 +209,18 @@ def _session(guard: _Guard):
                 guard.check_name(host_of(request.url))
             return super().send(request, *args, proxies=proxies, **kwargs)
 
+    class NoCookies(DefaultCookiePolicy):
+        """Accepts no cookie, returns none."""
+
+        def set_ok(self, cookie, request) -> bool:
+            return False
+
+        def return_ok(self, cookie, request) -> bool:
+            return False
+
     session = requests.Session()
     session.trust_env = False  # no ~/.netrc; proxies and CA bundle are taken from the environment below
+    session.cookies.set_policy(NoCookies())
     session.mount("http://", Adapter())
     session.mount("https://", Adapter())
     return session
@@ -257,6 +294,8 @@ def read_file(url: str, max_bytes: int) -> Page:
     """A saved copy of a page, from a ``file:`` URL."""
     from urllib.request import url2pathname  # not at the top: it costs the cheap path 20 ms
 
+    from spfeed.items import Page
+
     path = Path(url2pathname(urlsplit(url).path))
     try:
         size = path.stat().st_size
@@ -300,6 +339,8 @@ def _get(url: str, headers: dict[str, str], http: HttpSettings, guard: _Guard, h
     import requests
 
     where = printable(url)
+    # closing the session at the end closes its connections (it stays usable): each fetch connects
+    # anew, so that the guard checks the address a name resolves to now
     with _session(guard) as session:
         target = url
         for _ in range(MAX_REDIRECTS + 1):
@@ -352,6 +393,8 @@ def _get(url: str, headers: dict[str, str], http: HttpSettings, guard: _Guard, h
                 raise FetchError(f"{where}: {status} with an empty body")
             if media in ("", "application/octet-stream") and not body.lstrip()[:1] == b"<":
                 raise FetchError(f"{where}: not an HTML page (no content type, and the body is not markup)")
+            from spfeed.items import Page
+
             return Page(
                 url=url,
                 final_url=response.url,
@@ -420,6 +463,8 @@ def _retry_after(value: str | None) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

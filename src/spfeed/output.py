@@ -11,11 +11,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from spfeed.errors import printable
-from spfeed.model import RunReport, StoredItem
 
 if TYPE_CHECKING:
     from spfeed.config import Selectors, Source
-    from spfeed.model import Listing, Page
+    from spfeed.model import Listing, Page, RunReport, StoredItem
     from spfeed.pipeline import Checked
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from spfeed import __version__
@@ -23,8 +24,11 @@ from spfeed.config import LANGUAGE_TAG, Config, FeedSpec, HttpSettings, Source
 from spfeed.errors import FetchError, HealthError, Interrupted, PublishError, SpfeedError, printable
 from spfeed.fetch import fetch, host_of, may_follow, reachable_hosts
 from spfeed.lock import exclusive
-from spfeed.model import FILES, FeedMeta, Item, Listed, Links, Listing, Page, RawItem, RunReport, SourceState, StoredItem
+from spfeed.model import FILES, RunReport, SourceState
 from spfeed.store import Store, http_key
+
+if TYPE_CHECKING:  # the types of a run that reads or renders a page: not imported by an unchanged one
+    from spfeed.items import FeedMeta, Item, Links, Listing, Page, RawItem, StoredItem
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +289,7 @@ def _each_feed(config: Config, store: Store, feeds: Sequence[FeedSpec], now: Clo
     """Run *one* for each feed, publish the top-level files when a feed's files changed, then
     announce what changed. A feed that fails (its folder cannot be written, say) does not stop
     the others."""
-    watched = bool(config.notify.channels)
+    watched = config.notifies
     failures_before = {feed.name: store.failures(feed.name) for feed in feeds} if watched else {}
     reports = []
     for feed in feeds:
@@ -685,9 +689,10 @@ def _record(feed: FeedSpec, store: Store, readings: list[_Reading], now: datetim
 def _needs_render(feed: FeedSpec, store: Store) -> bool:
     """True when the feed's files may not match the history: a run died before publishing, the
     feed's settings changed, or a file is missing."""
+    meta = store.metas(f"render_pending:{feed.name}", f"render_key:{feed.name}")
     return (
-        store.meta(f"render_pending:{feed.name}") == "1"
-        or store.meta(f"render_key:{feed.name}") != render_key(feed)
+        meta.get(f"render_pending:{feed.name}") == "1"
+        or meta.get(f"render_key:{feed.name}") != render_key(feed)
         or any(not feed.path(fmt).exists() for fmt in _feed_formats(feed))
     )
 
@@ -741,11 +746,15 @@ def _render_feed(feed: FeedSpec, store: Store, items: Sequence[StoredItem]) -> d
 
 def _label_feed(meta: FeedMeta, links: Links, label: str, slug: str) -> tuple[FeedMeta, Links]:
     """What a feed's label feed says about itself, and where it is published."""
+    from spfeed.items import Links
+
     return (replace(meta, title=f"{meta.title}: {label}", label=label),
             Links(base=f"{links.base}labels/{slug}/", formats=links.formats, parent=links.base))
 
 
 def _feed_meta(feed: FeedSpec, store: Store) -> FeedMeta:
+    from spfeed.items import FeedMeta
+
     settings = feed.settings
     return FeedMeta(name=feed.name, title=settings.title, description=settings.description, link=settings.link,
                     author=settings.author, language=settings.language or _page_language(feed, store),
@@ -754,6 +763,8 @@ def _feed_meta(feed: FeedSpec, store: Store) -> FeedMeta:
 
 def _feed_links(feed: FeedSpec, labels: dict[str, str]) -> Links:
     """Where *feed*'s files are published; *labels* are its label feeds' slugs (none without by_label)."""
+    from spfeed.items import Links
+
     base = feed.settings.base_url
     return Links(base=base, formats=_feed_formats(feed),
                  labels=tuple((label, f"{base}labels/{slug}/") for label, slug in labels.items()))
@@ -776,6 +787,7 @@ def _top_missing(config: Config) -> bool:
 
 def _publish_top(config: Config, store: Store) -> list[str]:
     """Write the OPML list and the index page of every feed, when their bytes changed."""
+    from spfeed.items import Listed
     from spfeed.publish import write_if_changed
 
     top = _top_files(config)

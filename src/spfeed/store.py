@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
 from spfeed.errors import StoreError
 from spfeed.fsutil import NotAFile, make_folders, open_file, refuse_unless_regular
-from spfeed.model import Item, SourceState, StoredItem, Validators
+from spfeed.model import SourceState, Validators
 
 __all__ = ["SCHEMA_VERSION", "SourceState", "Store", "content_hash"]
 
 if TYPE_CHECKING:
     from spfeed.decide import Plan
+    from spfeed.items import Item, StoredItem
 
 SCHEMA_VERSION = 2
 
@@ -414,6 +415,12 @@ class Store:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    @_guard
+    def metas(self, *keys: str) -> dict[str, str]:
+        """The meta values of those of *keys* that are set, in one query."""
+        marks = ",".join("?" * len(keys))
+        return dict(self.conn.execute(f"SELECT key, value FROM meta WHERE key IN ({marks})", keys))
+
     # -- writing ------------------------------------------------------------------------------------
 
     @_guard
@@ -495,14 +502,16 @@ class Store:
         feed, url, status = record.get("feed"), record.get("url"), record.get("status")
         if feed is None or url is None:
             return
-        self.conn.execute("INSERT OR IGNORE INTO sources (feed, url) VALUES (?, ?)", (feed, url))
         if status == "failed":
             self.conn.execute(
-                "UPDATE sources SET failed_at = ?, failure = ?, failures = failures + 1 WHERE feed = ? AND url = ?",
-                (_iso_utc(at), record.get("message"), feed, url))
+                "INSERT INTO sources (feed, url, failed_at, failure, failures) VALUES (?, ?, ?, ?, 1) "
+                "ON CONFLICT (feed, url) DO UPDATE SET failed_at = excluded.failed_at, failure = excluded.failure, "
+                "failures = failures + 1", (feed, url, _iso_utc(at), record.get("message")))
         else:
-            self.conn.execute("UPDATE sources SET checked_at = ?, status = ?, failures = 0 WHERE feed = ? AND url = ?",
-                              (_iso_utc(at), status, feed, url))
+            self.conn.execute(
+                "INSERT INTO sources (feed, url, checked_at, status, failures) VALUES (?, ?, ?, ?, 0) "
+                "ON CONFLICT (feed, url) DO UPDATE SET checked_at = excluded.checked_at, status = excluded.status, "
+                "failures = 0", (feed, url, _iso_utc(at), status))
 
     @_guard
     def save_source(self, feed: str, url: str, state: SourceState, checked_at: datetime, status: int = 200) -> None:
@@ -624,6 +633,8 @@ def _row(s: StoredItem, zone_name: str) -> tuple:
 
 
 def _stored(row: tuple) -> StoredItem:
+    from spfeed.items import StoredItem
+
     parse = datetime.fromisoformat
     return StoredItem(
         id=row[0], link=row[1], title=row[2], summary=row[3], label=row[4], kind=row[5],

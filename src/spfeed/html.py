@@ -80,11 +80,6 @@ def select_one(el: HtmlElement, css: str) -> HtmlElement | None:
     return compile(css).first(el)
 
 
-def is_element(node: object) -> bool:
-    """Whether *node* (a child in lxml's tree) is an element, not a comment or processing instruction."""
-    return isinstance(getattr(node, "tag", None), str)
-
-
 def has_attr(el: HtmlElement, name: str) -> bool:
     return name in el.attrib
 

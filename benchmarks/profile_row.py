@@ -79,7 +79,7 @@ def profile(argv: tuple[str, ...], out: Path) -> None:
         subprocess.run([bench.PY, "-m", "cProfile", "-o", str(out), *argv[1:]], check=True,
                        stdout=subprocess.DEVNULL, env=bench.CHILD_ENV)
     stats = pstats.Stats(str(out))
-    stats.sort_stats("cumulative").print_stats(r"spfeed|soupsieve/__init__|bs4/__init__|requests/api|sqlite3", 30)
+    stats.sort_stats("cumulative").print_stats(r"spfeed|cssselect/__init__|lxml|requests/api|sqlite3", 30)
     stats.sort_stats("tottime").print_stats(15)
 
 

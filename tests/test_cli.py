@@ -132,14 +132,14 @@ def test_verbose_says_more(tmp_path, site):
 
 
 def test_an_unchanged_page_imports_no_parser_and_no_renderer(tmp_path, site):
-    """The cheap path: a cron run on an unchanged page loads neither BeautifulSoup nor feedgen, nor
-    the types and stages of a run that reads or renders a page."""
+    """The cheap path: a cron run on an unchanged page loads neither the parser (lxml, cssselect) nor
+    a renderer, nor the types and stages of a run that reads or renders a page."""
     config = write_config(tmp_path, site.page("/p", listing([entry(1)])))
     assert run_cli("--config", str(config), "update").returncode == 0
     probe = (
         "import sys\nfrom spfeed.cli import main\ncode = main(['--config', sys.argv[1], 'update'])\n"
-        "heavy = sorted(m for m in ('bs4', 'soupsieve', 'feedgen', 'lxml', 'apscheduler', 'spfeed.items', 'spfeed.views',\n"
-        "               'spfeed.extract', 'spfeed.decide', 'spfeed.announce') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('lxml', 'cssselect', 'spfeed.css', 'feedgen', 'apscheduler', 'spfeed.items',\n"
+        "               'spfeed.views', 'spfeed.extract', 'spfeed.decide', 'spfeed.announce') if m in sys.modules)\n"
         "print(code, heavy)\n"
     )
     result = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, timeout=60)
@@ -301,7 +301,8 @@ def test_regenerate_reads_no_page_so_it_imports_no_parser_and_no_http_client(tmp
     assert run_cli("--config", str(config), "update").returncode == 0
     probe = ("import sys; sys.argv = ['spfeed', '--config', sys.argv[1], 'regenerate']\n"
              "from spfeed.cli import main\nassert main() == 0\n"
-             "print(sorted(m for m in ('requests', 'bs4', 'soupsieve', 'apscheduler') if m in sys.modules))")
+             "print(sorted(m for m in ('requests', 'lxml.html', 'cssselect', 'spfeed.css', 'apscheduler') "
+             "if m in sys.modules))")
     import subprocess
     import sys
 

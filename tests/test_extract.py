@@ -199,7 +199,7 @@ def test_page_base(head, url, configured, expected):
 
 def test_text_of_nothing_is_none():
     assert text_of(None) is None
-    assert text_of(parse("<p> \u00a0 </p>").p) is None
+    assert text_of(parse("<p> \u00a0 </p>").find(".//p")) is None
 
 
 # -- deep nesting: no walk of the tree recurses ----------------------------------------------------
@@ -231,7 +231,7 @@ def test_deeply_nested_blocks_and_dates_are_detected(depth):
 
 
 def test_text_of_a_deep_tree():
-    assert text_of(parse("<p>" + "<span>" * 5000 + "deep" + "</span>" * 5000 + " end</p>").p) == "deep end"
+    assert text_of(parse("<p>" + "<span>" * 5000 + "deep" + "</span>" * 5000 + " end</p>").find(".//p")) == "deep end"
 
 
 # -- machine-readable dates and @attribute selectors ----------------------------------------------
@@ -335,11 +335,36 @@ def test_xhtml_and_xml_pages_are_read_without_warnings(page):
     assert [str(w.message) for w in caught] == []
 
 
-def test_bs4_alone_would_warn_about_an_xml_page():
-    """Why parse() silences bs4: read plainly, an XML page warns (cron would mail it)."""
-    from bs4 import BeautifulSoup
+def test_lxml_alone_refuses_a_page_that_declares_its_encoding():
+    """Why parse() gives lxml bytes: lxml refuses a str with an XML encoding declaration."""
+    import lxml.html
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        BeautifulSoup(XML_PAGES[1].format(LIST), "lxml")
-    assert any("XML" in type(w.message).__name__ for w in caught)
+    with pytest.raises(ValueError, match="encoding declaration"):
+        lxml.html.fromstring(XML_PAGES[0].format(LIST))
+    assert [p.text for p in parse(XML_PAGES[0].format(LIST)).iter("a")] == ["Alpha", "Beta"]
+
+
+@pytest.mark.parametrize("text", ["", " \n\t ", "<!-- nothing but a comment -->", '<?xml version="1.0"?>'])
+def test_an_empty_page_is_an_empty_document(text):
+    """lxml.html raises on an empty document; parse() gives an empty <html>, and no items."""
+    import lxml.etree
+    import lxml.html
+
+    if not text.strip():
+        with pytest.raises(lxml.etree.ParserError):
+            lxml.html.document_fromstring(text)
+    root = parse(text)
+    assert root.tag == "html" and text_of(root) is None
+    assert extract(text, "https://www.ilo.org/", NOTHING, detect=True).items == ()
+
+
+def test_a_page_nested_deeper_than_libxml2_builds_is_read_whole():
+    """libxml2's tree stops at 2,048 levels and drops the rest of the page; parse() reads it all."""
+    import lxml.etree
+    import lxml.html
+
+    page = "<p>before</p>" + "<b>" * 3000 + "deep" + "</b>" * 3000 + '<ul><li class="n"><a href="/a">after</a></li></ul>'
+    plain = lxml.etree.fromstring(page.encode(), lxml.html.HTMLParser(encoding="utf-8", huge_tree=True))
+    assert "after" not in "".join(plain.itertext())
+    listing = extract(page, "https://www.ilo.org/", Selectors(item="li.n"))
+    assert [(r.title, r.link) for r in listing.items] == [("after", "https://www.ilo.org/a")]

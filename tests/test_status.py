@@ -257,7 +257,7 @@ def test_status_never_imports_requests(tmp_path, capsys, site):
     config = write_config(tmp_path, site.page("/p", listing([entry(1)])))
     update(capsys, config)
     probe = ("import sys\nfrom spfeed.cli import main\ncode = main(['--config', sys.argv[1], 'status', '--json'])\n"
-             "heavy = sorted(m for m in ('requests', 'urllib3', 'apscheduler', 'soupsieve', 'bs4', 'lxml') "
+             "heavy = sorted(m for m in ('requests', 'urllib3', 'apscheduler', 'cssselect', 'lxml') "
              "if m in sys.modules)\nprint(code, heavy, file=sys.stderr)\n")
     result = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, timeout=60)
     assert result.stderr.strip() == "0 []"

@@ -8,6 +8,7 @@ import pytest
 
 from spfeed.config import Selectors
 from spfeed.extract import extract, parse
+from spfeed.html import select
 from spfeed.structured import JSON_LD, Entry, json_ld_entries, microdata_entries
 
 BASE = "https://www.ilo.org/news"
@@ -19,8 +20,8 @@ def ld(*blocks) -> str:
 
 
 def entries_of(html: str) -> list[Entry]:
-    soup = parse(f"<html><head>{html}</head><body></body></html>")
-    return json_ld_entries(soup.select(JSON_LD), BASE)
+    root = parse(f"<html><head>{html}</head><body></body></html>")
+    return json_ld_entries(select(root, JSON_LD), BASE)
 
 
 ARTICLE = {"@type": "NewsArticle", "headline": "A headline", "url": "/a", "datePublished": "2026-11-30",

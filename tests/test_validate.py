@@ -68,8 +68,8 @@ CASES = {
         [
             "9: sources[0].timezone: unknown time zone 'Mars/Base' (use an IANA name such as Europe/Zurich)",
             "10: sources[0].max_pages: expected a whole number, got a string ('many')",
-            "12: sources[0].selectors.date: invalid CSS selector 'p[class=': Malformed attribute selector at "
-            "position 1",
+            "12: sources[0].selectors.date: invalid CSS selector 'p[class=': Expected string or ident, got the end "
+            "at position 8",
             "18: schedule.cron: invalid cron expression '61 * * * *' (expected 5 fields: minute hour day month "
             "weekday): minute '61' is out of range (0-59)",
             "20: http.timeout: expected a number, got a string ('soon')",

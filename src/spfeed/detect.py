@@ -11,7 +11,7 @@ relative to the block), chosen by vote over the blocks, so that extraction with 
 listing: what `check` shows and `init` writes is exactly what `update` publishes.
 
 Linear in the page's size: one pass in document order computes what each element holds (date
-lines, links), bottom-up; nothing walks the tree recursively. Pure: soup in, selectors out.
+lines, links), bottom-up; nothing walks the tree recursively. Pure: the page's tree in, selectors out.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 
 from spfeed.config import Selectors
 from spfeed.dates import parse_date_line
-from spfeed.html import ISO_DATE, attribute, resolve, text_of
+from spfeed.html import ISO_DATE, attribute, descendants, has_attr, resolve, select, select_one, text_of
 
 if TYPE_CHECKING:
-    from bs4 import BeautifulSoup, Tag
+    from lxml.html import HtmlElement
 
 _SKIP = frozenset(("nav", "header", "footer", "script", "style", "noscript", "form", "template", "select", "button"))
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
@@ -59,10 +59,13 @@ _ROOTS = ("body", "html", "[document]")
 class _Index:
     """The page's elements in document order with what each holds, computed in one pass each way."""
 
-    def __init__(self, soup: BeautifulSoup) -> None:
-        self.elements: list[Tag] = soup.find_all(True)
-        self.at = {id(el): i for i, el in enumerate(self.elements)}
-        self.parent = [self.at.get(id(el.parent), -1) for el in self.elements]
+    def __init__(self, root: HtmlElement) -> None:
+        from lxml import etree
+
+        self.elements: list[HtmlElement] = list(root.iter(etree.Element))
+        # lxml's elements hash by identity, and the list keeps each one's proxy alive.
+        self.at: dict[HtmlElement, int] = {el: i for i, el in enumerate(self.elements)}
+        self.parent = [self.at.get(el.getparent(), -1) for el in self.elements]
         n = len(self.elements)
         # Top-down: an element is skipped inside navigation, scripts, forms and the site's header and
         # footer (a header or footer inside an article or li is the entry's own).
@@ -72,8 +75,8 @@ class _Index:
             p = self.parent[i]
             inside = p >= 0 and in_entry[p]
             self.skipped[i] = (p >= 0 and self.skipped[p]) or (
-                el.name in _SKIP and not (el.name in ("header", "footer") and inside))
-            in_entry[i] = inside or el.name in ("article", "li")
+                el.tag in _SKIP and not (el.tag in ("header", "footer") and inside))
+            in_entry[i] = inside or el.tag in ("article", "li")
         # Bottom-up: whether an element holds a link, or a possible date line.
         self.links = [is_link(el) for el in self.elements]
         self.holders = [False] * n
@@ -81,22 +84,22 @@ class _Index:
             p = self.parent[i]
             if p >= 0:
                 self.links[p] = self.links[p] or self.links[i]
-                self.holders[p] = self.holders[p] or self.holders[i] or self.elements[i].name in _DATE_HOLDERS
+                self.holders[p] = self.holders[p] or self.holders[i] or self.elements[i].tag in _DATE_HOLDERS
 
-    def has_link(self, el: Tag) -> bool:
-        return self.links[self.at[id(el)]]
+    def has_link(self, el: HtmlElement) -> bool:
+        return self.links[self.at[el]]
 
 
-def is_link(el: Tag) -> bool:
+def is_link(el: HtmlElement) -> bool:
     """An <a href>, or an element that scripts follow (``data-href`` and the like)."""
-    return (el.name == "a" and el.has_attr("href")) or any(el.has_attr(a) for a in LINK_ATTRIBUTES)
+    return (el.tag == "a" and has_attr(el, "href")) or any(has_attr(el, a) for a in LINK_ATTRIBUTES)
 
 
-def link_attribute(el: Tag) -> str | None:
+def link_attribute(el: HtmlElement) -> str | None:
     """The attribute that holds *el*'s link, if it is one."""
-    if el.name == "a" and el.has_attr("href"):
+    if el.tag == "a" and has_attr(el, "href"):
         return "href"
-    return next((a for a in LINK_ATTRIBUTES if el.has_attr(a)), None)
+    return next((a for a in LINK_ATTRIBUTES if has_attr(el, a)), None)
 
 
 def looks_like_date(text: str) -> bool:
@@ -115,30 +118,30 @@ def looks_like_date(text: str) -> bool:
     return False
 
 
-def detect(soup: BeautifulSoup, base: str) -> Selectors | None:
+def detect(root: HtmlElement, base: str) -> Selectors | None:
     """Selectors that read the page's listing, found by its microdata or by its shape; None when
-    the page shows no repeated blocks with a link and a date. *soup* is not changed."""
-    index = _Index(soup)
+    the page shows no repeated blocks with a link and a date. *root* (the page's tree) is not changed."""
+    index = _Index(root)
     blocks = _microdata_blocks(index) or _shape_blocks(index)
     if not blocks:
         return None
-    item = _item_selector(soup, index, blocks)
+    item = _item_selector(root, index, blocks)
     if item is None:
         return None
-    blocks = soup.select(item)
-    return Selectors(item=item, **_field_selectors(blocks, index, base), next=_next_selector(soup, index, base))
+    blocks = select(root, item)
+    return Selectors(item=item, **_field_selectors(blocks, index, base), next=_next_selector(root, index, base))
 
 
 # -- the blocks ----------------------------------------------------------------------------------
 
 
-def _microdata_blocks(index: _Index) -> list[Tag]:
+def _microdata_blocks(index: _Index) -> list[HtmlElement]:
     """The largest group of same-shaped schema.org entry scopes with a link, if there are two."""
     from spfeed.structured import is_entry_scope
 
-    groups: dict[tuple, list[Tag]] = defaultdict(list)
+    groups: dict[tuple, list[HtmlElement]] = defaultdict(list)
     for i, el in enumerate(index.elements):
-        if not index.skipped[i] and el.has_attr("itemscope") and is_entry_scope(el):
+        if not index.skipped[i] and has_attr(el, "itemscope") and is_entry_scope(el):
             groups[(_shape(el), attribute(el, "itemtype"))].append(el)
     best = max(groups.values(), key=len, default=[])
     return best if len(best) >= 2 else []
@@ -148,11 +151,11 @@ def _is_date_line(index: _Index, i: int) -> bool:
     """A short element whose own text is a date line (and that holds no smaller one), or a <time>
     with a machine-readable date whatever its text ("Yesterday")."""
     el = index.elements[i]
-    if el.name not in _DATE_HOLDERS or index.skipped[i]:
+    if el.tag not in _DATE_HOLDERS or index.skipped[i]:
         return False
-    if el.name == "time" and ISO_DATE.fullmatch(attribute(el, "datetime") or ""):
+    if el.tag == "time" and ISO_DATE.fullmatch(attribute(el, "datetime") or ""):
         return True
-    if el.name != "time" and index.holders[i]:
+    if el.tag != "time" and index.holders[i]:
         return False
     text = text_of(el)
     if not text or len(text) > _MAX_DATE_LINE:
@@ -160,7 +163,7 @@ def _is_date_line(index: _Index, i: int) -> bool:
     return looks_like_date(text)
 
 
-def _shape_blocks(index: _Index) -> list[Tag]:
+def _shape_blocks(index: _Index) -> list[HtmlElement]:
     """The entry blocks found by shape, in document order (see the module docstring)."""
     elements, parent = index.elements, index.parent
     dates = [i for i in range(len(elements)) if _is_date_line(index, i)]
@@ -176,7 +179,7 @@ def _shape_blocks(index: _Index) -> list[Tag]:
     chains = []
     for i in dates:
         chain = [i]
-        while (parent[chain[-1]] >= 0 and elements[parent[chain[-1]]].name not in _ROOTS
+        while (parent[chain[-1]] >= 0 and elements[parent[chain[-1]]].tag not in _ROOTS
                and inside[parent[chain[-1]]] == 1):
             chain.append(parent[chain[-1]])
         chains.append(chain)
@@ -201,19 +204,19 @@ def _shape_blocks(index: _Index) -> list[Tag]:
             found.add(block)
     # Entries without a date line: siblings of the same shape, with a link, in the same lists.
     for p in {parent[i] for i in found}:
-        for child in elements[p].find_all(shape[0], recursive=False):
-            c = index.at[id(child)]
+        for child in elements[p].iterchildren(shape[0]):
+            c = index.at[child]
             if not index.skipped[c] and index.links[c] and _shape(child) == shape:
                 found.add(c)
     return [elements[i] for i in sorted(found)]
 
 
-def _shape(block: Tag) -> tuple:
-    classes = tuple(sorted(c for c in block.get("class", []) if not re.search(r"\d", c)))
-    return (block.name, classes)
+def _shape(block: HtmlElement) -> tuple:
+    classes = tuple(sorted(c for c in (block.get("class") or "").split() if not re.search(r"\d", c)))
+    return (block.tag, classes)
 
 
-def _simple(el: Tag) -> str:
+def _simple(el: HtmlElement) -> str:
     """A CSS selector for *el*'s shape: its name and classes (those without digits)."""
     name, classes = _shape(el)
     return name + "".join(f".{_css_ident(c)}" for c in classes)
@@ -223,28 +226,29 @@ def _css_ident(name: str) -> str:
     return re.sub(r"([^A-Za-z0-9_-])", r"\\\1", name)
 
 
-def _item_selector(soup: BeautifulSoup, index: _Index, blocks: list[Tag]) -> str | None:
+def _item_selector(root: HtmlElement, index: _Index, blocks: list[HtmlElement]) -> str | None:
     """The simplest selector that matches exactly *blocks* on the page, trying the blocks' shape,
     then with their parent's shape, an ancestor's id, and requiring a link."""
     from spfeed.structured import is_entry_scope
 
-    wanted = [id(b) for b in blocks]
     first = blocks[0]
     own = _simple(first)
     if is_entry_scope(first):
         own = f'{own}[itemtype="{attribute(first, "itemtype")}"]'
     context = []
-    parents = {_simple(b.parent) for b in blocks if b.parent is not None}
-    if len(parents) == 1 and first.parent is not None and first.parent.name not in _ROOTS:
+    parents = {_simple(b.getparent()) for b in blocks if b.getparent() is not None}
+    if len(parents) == 1 and first.getparent() is not None and first.getparent().tag not in _ROOTS:
         context.append(f"{parents.pop()} > ")
-    ancestor = next((a for a in first.parents if a.get("id") and a.name not in _ROOTS), None)
-    if ancestor is not None and all(ancestor in b.parents for b in blocks):
-        context.append(f"#{_css_ident(ancestor['id'])} ")
-    context.append(" ".join(_simple(a) for a in reversed(list(first.parents)[:3]) if a.name not in _ROOTS) + " ")
+    ancestor = next((a for a in first.iterancestors() if a.get("id") and a.tag not in _ROOTS), None)
+    if ancestor is not None and all(any(a is ancestor for a in b.iterancestors()) for b in blocks):
+        context.append(f"#{_css_ident(ancestor.get('id'))} ")
+    context.append(" ".join(_simple(a) for a in reversed(list(first.iterancestors())[:3]) if a.tag not in _ROOTS)
+                   + " ")
     candidates = [own] + [c + own for c in context]
     candidates += [c + ":has(a[href])" for c in candidates]
     for candidate in candidates:
-        if [id(el) for el in soup.select(candidate)] == wanted:
+        found = select(root, candidate)
+        if len(found) == len(blocks) and all(a is b for a, b in zip(found, blocks)):
             return candidate
     return None
 
@@ -252,48 +256,52 @@ def _item_selector(soup: BeautifulSoup, index: _Index, blocks: list[Tag]) -> str
 # -- the fields ----------------------------------------------------------------------------------
 
 
-def _title_link(block: Tag) -> tuple[Tag | None, Tag | None]:
+def _title_link(block: HtmlElement) -> tuple[HtmlElement | None, HtmlElement | None]:
     """(title element, link element): the heading and its link, else the link with the most words."""
-    for heading in block.find_all(_HEADINGS):
-        link = heading.find(is_link) or heading.find_parent(is_link)
+    for heading in descendants(block, *_HEADINGS):
+        link = next((a for a in descendants(heading) if is_link(a)), None)
+        if link is None:
+            link = next((a for a in heading.iterancestors() if is_link(a)), None)
         if text_of(heading):
-            return heading, link or _best_link(block)
+            return heading, link if link is not None else _best_link(block)
     link = _best_link(block)
     return link, link
 
 
-def _best_link(block: Tag) -> Tag | None:
+def _best_link(block: HtmlElement) -> HtmlElement | None:
     candidates = []
     links = [block] if is_link(block) else []
-    for a in links + block.find_all(is_link):
+    for a in links + [el for el in descendants(block) if is_link(el)]:
         text = text_of(a) or ""
         if a is not block and (not text or _MORE.fullmatch(text) or _CREDIT.search(text)):
             continue
         candidates.append((len(text.split()) if a is not block else 0, a))
     if candidates:
         return max(candidates, key=lambda c: c[0])[1]
-    return links[0] if links else block.find(is_link)
+    return links[0] if links else next((el for el in descendants(block) if is_link(el)), None)
 
 
-def _date_element(block: Tag, index: _Index) -> Tag | None:
-    for el in [block, *block.find_all(_DATE_HOLDERS)]:
-        if _is_date_line(index, index.at[id(el)]):
+def _date_element(block: HtmlElement, index: _Index) -> HtmlElement | None:
+    for el in [block, *descendants(block, *_DATE_HOLDERS)]:
+        if _is_date_line(index, index.at[el]):
             return el
     return None
 
 
-def _label(block: Tag, title: str | None, date_text: str | None) -> Tag | None:
-    for el in block.find_all(class_=_LABEL_CLASS):
+def _label(block: HtmlElement, title: str | None, date_text: str | None) -> HtmlElement | None:
+    for el in (el for el in descendants(block) if _LABEL_CLASS.search(attribute(el, "class") or "")):
         text = text_of(el)
         if text and text != title and text != date_text and len(text) <= 80 and not _CREDIT.search(text):
             return el
     return None
 
 
-def _summary(block: Tag, title: str | None, label: str | None, date_text: str | None) -> Tag | None:
+def _summary(block: HtmlElement, title: str | None, label: str | None,
+             date_text: str | None) -> HtmlElement | None:
     best, best_text = None, None
-    for el in block.find_all(("p", "div")):
-        if el.find(("p", "div")) is not None or el.find_parent(("a",) + _HEADINGS) is not None:
+    for el in descendants(block, "p", "div"):
+        if (next(descendants(el, "p", "div"), None) is not None
+                or next(el.iterancestors("a", *_HEADINGS), None) is not None):
             continue
         text = text_of(el)
         if (text and len(text) >= 20 and not _CREDIT.search(text) and not _MORE.fullmatch(text)
@@ -303,7 +311,7 @@ def _summary(block: Tag, title: str | None, label: str | None, date_text: str | 
     return best
 
 
-def _candidates(el: Tag, block: Tag) -> list[str]:
+def _candidates(el: HtmlElement, block: HtmlElement) -> list[str]:
     """Selectors that may find *el* inside *block*, simplest first: its shape, one of its classes,
     its name, then each of those under the shape of one of its ancestors within the block."""
     if el is block:
@@ -311,26 +319,28 @@ def _candidates(el: Tag, block: Tag) -> list[str]:
     name, classes = _shape(el)
     own = [_simple(el)] + [f"{name}.{_css_ident(c)}" for c in classes] + [f".{_css_ident(c)}" for c in classes]
     own.append(name)
-    if el.parent is not None:  # its place among its siblings of the same name, from either end
-        same = el.parent.find_all(name, recursive=False)
+    parent = el.getparent()
+    if parent is not None:  # its place among its siblings of the same name, from either end
+        same = list(parent.iterchildren(name))
         if len(same) > 1:
             place = next(k for k, s in enumerate(same) if s is el)
             own += [f"{name}:nth-of-type({place + 1})", f"{name}:nth-last-of-type({len(same) - place})"]
     found = list(dict.fromkeys(own))
-    ancestor = el.parent
+    ancestor = parent
     for _ in range(3):
         if ancestor is None or ancestor is block:
             break
         found += [f"{_simple(ancestor)} {o}" for o in own] + [f"{_simple(ancestor)} > {o}" for o in own]
-        ancestor = ancestor.parent
+        ancestor = ancestor.getparent()
     return list(dict.fromkeys(found))
 
 
-def _pick(block: Tag, css: str) -> Tag | None:
-    return block if css == "" else block.select_one(css)
+def _pick(block: HtmlElement, css: str) -> HtmlElement | None:
+    return block if css == "" else select_one(block, css)
 
 
-def _vote(blocks: list[Tag], wanted: list[Tag | None], value: Callable[[Tag | None], object],
+def _vote(blocks: list[HtmlElement], wanted: list[HtmlElement | None],
+          value: Callable[[HtmlElement | None], object],
           cover: bool = False) -> str | None:
     """The candidate selector that gives the value detection wants in the most of *blocks* (the
     simplest among equals); None when no candidate gives it in any block. With *cover*, blocks
@@ -353,7 +363,7 @@ def _vote(blocks: list[Tag], wanted: list[Tag | None], value: Callable[[Tag | No
     return best
 
 
-def _sample(blocks: list[Tag]) -> list[Tag]:
+def _sample(blocks: list[HtmlElement]) -> list[HtmlElement]:
     """At most _SAMPLE blocks spread over the listing: they choose the field selectors, so that
     choosing costs the same for 20 blocks and for 2,000."""
     if len(blocks) <= _SAMPLE:
@@ -362,7 +372,7 @@ def _sample(blocks: list[Tag]) -> list[Tag]:
     return [blocks[int(k * step)] for k in range(_SAMPLE)]
 
 
-def _field_selectors(blocks: list[Tag], index: _Index, base: str) -> dict[str, str | None]:
+def _field_selectors(blocks: list[HtmlElement], index: _Index, base: str) -> dict[str, str | None]:
     """title, link, date, label and summary selectors, relative to the block, that give what the
     heuristics of this module find in most blocks."""
     from spfeed.structured import is_entry_scope
@@ -380,12 +390,12 @@ def _field_selectors(blocks: list[Tag], index: _Index, base: str) -> dict[str, s
     label_texts = [text_of(el) for el in labels]
     summaries = [_summary(b, t, lab, d) for b, t, lab, d in zip(blocks, texts, label_texts, date_texts)]
 
-    def default_href(el: Tag | None) -> str | None:  # extraction's link without a link selector
-        if el is not None and not (el.name == "a" and el.has_attr("href")):
-            el = el.find("a", href=True)
+    def default_href(el: HtmlElement | None) -> str | None:  # extraction's link without a link selector
+        if el is not None and not (el.tag == "a" and has_attr(el, "href")):
+            el = next((a for a in descendants(el, "a") if has_attr(a, "href")), None)
         return resolve(base, el.get("href")) if el is not None else None
 
-    def own_href(el: Tag | None) -> str | None:  # the link an element is, else the first inside it
+    def own_href(el: HtmlElement | None) -> str | None:  # the link an element is, else the first inside it
         name = link_attribute(el) if el is not None else None
         return resolve(base, el.get(name)) if name else default_href(el)
 
@@ -404,20 +414,21 @@ def _field_selectors(blocks: list[Tag], index: _Index, base: str) -> dict[str, s
     date = _vote(blocks, dates, text_of, cover=True)
     if date is not None:
         sample = next((_pick(b, date) for b in blocks if _pick(b, date) is not None), None)
-        if sample is not None and sample.name == "time" and ISO_DATE.fullmatch(attribute(sample, "datetime") or ""):
+        if sample is not None and sample.tag == "time" and ISO_DATE.fullmatch(attribute(sample, "datetime") or ""):
             date += "@datetime"
     return {"title": title, "link": link, "date": date, "label": _vote(blocks, labels, text_of),
             "summary": _vote(blocks, summaries, text_of)}
 
 
-def _microdata_selectors(blocks: list[Tag], base: str) -> dict[str, str | None]:
+def _microdata_selectors(blocks: list[HtmlElement], base: str) -> dict[str, str | None]:
     """Selectors for the itemprops of microdata blocks (headline or name, url, datePublished...):
     each a list of the property names any block has, the entry's own properties only."""
     from spfeed.structured import scope_properties
 
     props = [scope_properties(b) for b in _sample(blocks)]
     # the properties of scopes nested in the entry (its author's name) are not the entry's
-    own = ":not(:scope [itemscope] *)" if any(b.find(attrs={"itemscope": True}) for b in blocks) else ""
+    own = ":not(:scope [itemscope] *)" if any(
+        next((el for el in descendants(b) if has_attr(el, "itemscope")), None) is not None for b in blocks) else ""
 
     def prop(*names: str, suffix: str = "") -> str | None:
         present = [n for n in names if any(n in p for p in props)]
@@ -425,11 +436,11 @@ def _microdata_selectors(blocks: list[Tag], base: str) -> dict[str, str | None]:
             return None
         elements = [p[n] for p in props for n in present if n in p]
         if suffix == "link":  # an <a href> is read as a link; <link href> and <meta content> by attribute
-            suffix = "" if all(e.name == "a" for e in elements) else (
-                "@content" if all(e.has_attr("content") for e in elements) else "@href")
+            suffix = "" if all(e.tag == "a" for e in elements) else (
+                "@content" if all(has_attr(e, "content") for e in elements) else "@href")
         elif suffix == "none":
             suffix = ""
-        elif all(e.has_attr("content") for e in elements):
+        elif all(has_attr(e, "content") for e in elements):
             suffix = "@content"
         return ", ".join(f'[itemprop~="{n}"]{own}' for n in present) + suffix
 
@@ -464,22 +475,26 @@ def date_order(date_lines: Iterable[str | None]) -> str | None:
 # -- pagination ----------------------------------------------------------------------------------
 
 
-def _next_selector(soup: BeautifulSoup, index: _Index, base: str) -> str | None:
+def _next_selector(root: HtmlElement, index: _Index, base: str) -> str | None:
     """A selector for the link to the next page: ``rel=next``, else a link whose whole text says
     "next" (outside the site's header and footer)."""
     for name in ("a", "link"):
-        el = soup.find(name, rel="next", href=True)
+        el = next((el for el in root.iter(name) if has_attr(el, "href") and "next" in (el.get("rel") or "").split()),
+                  None)
         if el is not None and resolve(base, el.get("href")):
             return f'{name}[rel~="next"][href]'
-    for a in soup.find_all("a", href=True):
+    for a in root.iter("a"):
+        if not has_attr(a, "href"):
+            continue
         text = text_of(a) or ""
         if not _NEXT_TEXT.match(text) or not resolve(base, a.get("href")):
             continue
-        if any(p.name in ("header", "footer") for p in a.parents):
+        if next(a.iterancestors("header", "footer"), None) is not None:
             continue
         css = f'a[href]:-soup-contains-own("{text}")'
-        if a.parent is not None and a.parent.name not in _ROOTS:
-            css = f"{_simple(a.parent)} > {css}"
-        if soup.select_one(css) is a:
+        parent = a.getparent()
+        if parent is not None and parent.tag not in _ROOTS:
+            css = f"{_simple(parent)} > {css}"
+        if select_one(root, css) is a:
             return css
     return None

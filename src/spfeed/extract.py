@@ -1,12 +1,11 @@
 """Find the listing's entries in a page: HTML text + selectors -> raw items. Pure; no network.
 
-Imports BeautifulSoup (and with it the CSS engine) on first use, which the cheap path of an
-unchanged page never reaches.
+Reads the page with lxml.html and its selectors with cssselect (see :mod:`spfeed.css`), both
+imported on first use, which the cheap path of an unchanged page never reaches.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
@@ -14,12 +13,12 @@ from urllib.parse import urljoin, urlsplit
 from spfeed.config import Config, Selectors, Source
 from spfeed.encoding import decode_html  # noqa: F401 - where the pipeline and older callers find it
 from spfeed.errors import ConfigError, printable
-from spfeed.html import ISO_DATE, attribute, bad_attribute, machine_date, resolve, split_attribute, text_of
+from spfeed.html import (ISO_DATE, attribute, bad_attribute, descendants, has_attr, machine_date, parse, resolve,
+                         select, select_one, split_attribute, text_of)
 from spfeed.model import Listing, RawItem
 
 if TYPE_CHECKING:
-    from bs4 import BeautifulSoup, Tag
-
+    from lxml.html import HtmlElement
 
 
 # -- extraction ----------------------------------------------------------------------------------
@@ -28,44 +27,36 @@ if TYPE_CHECKING:
 ATTRIBUTE_KEYS = ("title", "link", "label", "date", "summary", "next")
 
 
-def parse(text: str) -> BeautifulSoup:
-    """The page's tree, read leniently as HTML. XHTML and XML pages are read the same way, quietly:
-    bs4's warnings about them would otherwise reach cron's mail."""
-    from bs4 import BeautifulSoup
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return BeautifulSoup(text, "lxml")
-
-
-def page_base(soup: BeautifulSoup, url: str, configured: str | None) -> str:
+def page_base(root: HtmlElement, url: str, configured: str | None) -> str:
     """What relative links resolve against: the configured base_url, else <base href>, else (for a
     saved page) the canonical link, else the URL the page was read from."""
     if configured:
         return configured
-    base = soup.find("base", href=True)
-    if base is not None and base["href"].strip():
-        return urljoin(url, base["href"].strip())
+    base = next((el for el in root.iter("base") if has_attr(el, "href")), None)
+    if base is not None and base.get("href").strip():
+        return urljoin(url, base.get("href").strip())
     if urlsplit(url).scheme == "file":
-        canonical = soup.find("link", rel="canonical", href=True)
-        if canonical is not None and urlsplit(canonical["href"].strip()).scheme in ("http", "https"):
-            return canonical["href"].strip()
+        canonical = next((el for el in root.iter("link") if has_attr(el, "href")
+                          and "canonical" in (el.get("rel") or "").split()), None)
+        if canonical is not None and urlsplit(canonical.get("href").strip()).scheme in ("http", "https"):
+            return canonical.get("href").strip()
     return url
 
 
-def _pick(block: Tag, selector: str | None) -> tuple[Tag | None, str | None]:
+def _pick(block: HtmlElement, selector: str | None) -> tuple[HtmlElement | None, str | None]:
     """(element, attribute name) a field's selector points at in *block*; ``"@name"`` is the block itself."""
     if not selector:
         return None, None
     css, name = split_attribute(selector)
-    return (block.select_one(css) if css else block), name
+    return (select_one(block, css) if css else block), name
 
 
-def _read(el: Tag | None, name: str | None) -> str | None:
+def _read(el: HtmlElement | None, name: str | None) -> str | None:
     return attribute(el, name) if name else text_of(el)
 
 
-def _link(block: Tag, selectors: Selectors, title_el: Tag | None) -> tuple[Tag | None, str | None]:
+def _link(block: HtmlElement, selectors: Selectors,
+          title_el: HtmlElement | None) -> tuple[HtmlElement | None, str | None]:
     """(link element, its raw href): the link selector's element (or the first link inside it, or
     its ``@attribute``); by default the title's link, else the block's first link."""
     if selectors.link:
@@ -74,12 +65,12 @@ def _link(block: Tag, selectors: Selectors, title_el: Tag | None) -> tuple[Tag |
             return el, attribute(el, name)
     else:
         el = title_el if title_el is not None else block
-    if el is not None and not (el.name == "a" and el.has_attr("href")):
-        el = el.find("a", href=True)
+    if el is not None and not (el.tag == "a" and has_attr(el, "href")):
+        el = next((a for a in descendants(el, "a") if has_attr(a, "href")), None)
     return el, (el.get("href") if el is not None else None)
 
 
-def _date(block: Tag, selector: str | None) -> tuple[str | None, str | None]:
+def _date(block: HtmlElement, selector: str | None) -> tuple[str | None, str | None]:
     """(date_text, date_value) of a block: the visible text, and the machine-readable date the
     element is or holds. ``@name`` reads an attribute: an ISO date goes to date_value (the visible
     text stays date_text), anything else to date_text; without the attribute, the visible text."""
@@ -96,7 +87,7 @@ def _date(block: Tag, selector: str | None) -> tuple[str | None, str | None]:
     return text_of(el), machine_date(el)
 
 
-def _item(position: int, block: Tag, selectors: Selectors, base: str) -> tuple[RawItem, dict[str, bool]]:
+def _item(position: int, block: HtmlElement, selectors: Selectors, base: str) -> tuple[RawItem, dict[str, bool]]:
     """One block's raw item, and which fields its selectors found an element for."""
     title_el, title_attr = _pick(block, selectors.title)
     link_el, href = _link(block, selectors, title_el)
@@ -132,7 +123,7 @@ def _enrich(items: list[RawItem], entries: dict) -> list[RawItem]:
     return enriched
 
 
-def _json_ld_items(blocks: list[Tag], base: str) -> list[RawItem]:
+def _json_ld_items(blocks: list[HtmlElement], base: str) -> list[RawItem]:
     """The items a listing of JSON-LD ``<script>`` blocks describes."""
     from spfeed.structured import json_ld_entries
 
@@ -141,14 +132,14 @@ def _json_ld_items(blocks: list[Tag], base: str) -> list[RawItem]:
             for i, e in enumerate(json_ld_entries(blocks, base))]
 
 
-def find_selectors(soup: BeautifulSoup, base: str) -> Selectors | None:
+def find_selectors(root: HtmlElement, base: str) -> Selectors | None:
     """Selectors that read the page's listing when none are known: by its microdata or its shape
     (see :mod:`spfeed.detect`), else its JSON-LD (when the page shows no listing in its markup)."""
     from spfeed.detect import detect
     from spfeed.structured import JSON_LD, json_ld_entries
 
-    found = detect(soup, base)
-    if found is None and any(e.title for e in json_ld_entries(soup.select(JSON_LD), base)):
+    found = detect(root, base)
+    if found is None and any(e.title for e in json_ld_entries(select(root, JSON_LD), base)):
         found = Selectors(item=JSON_LD)
     return found
 
@@ -164,23 +155,23 @@ def read_listing(text: str, url: str, selectors: Selectors, base_url: str | None
     """
     from spfeed.structured import page_entries
 
-    soup = parse(text)
-    base = page_base(soup, url, base_url)
-    html = soup.find("html")
+    root = parse(text)
+    base = page_base(root, url, base_url)
+    html = next(root.iter("html"), None)
     lang = html.get("lang") if html is not None else None
     lang = lang.strip() if isinstance(lang, str) and lang.strip() else None
-    blocks = soup.select(selectors.item) if selectors.item else []
+    blocks = select(root, selectors.item) if selectors.item else []
     used, detected_as = selectors, None
     if not blocks and (detect or not selectors.item):
-        found = find_selectors(soup, base)
+        found = find_selectors(root, base)
         if found is not None:
             if not selectors.item:
                 given = {k: v for k, v in vars(selectors).items() if v is not None and k != "item"}
                 found = replace(found, **given)
             used, detected_as = found, found.item
-            blocks = soup.select(found.item)
+            blocks = select(root, found.item)
     counts = dict.fromkeys(("title", "link", "label", "date", "summary"), 0)
-    if blocks and all(b.name == "script" and (b.get("type") or "").strip() == "application/ld+json" for b in blocks):
+    if blocks and all(b.tag == "script" and (b.get("type") or "").strip() == "application/ld+json" for b in blocks):
         items = _json_ld_items(blocks, base)
         for item in items:
             for key, value in (("title", item.title), ("link", item.link), ("label", item.label),
@@ -193,8 +184,8 @@ def read_listing(text: str, url: str, selectors: Selectors, base_url: str | None
             for key in counts:
                 counts[key] += found_fields[key]
             items.append(item)
-        items = _enrich(items, page_entries(soup, base))
-    next_el, next_attr = _pick(soup, used.next) if used.next else (None, None)
+        items = _enrich(items, page_entries(root, base))
+    next_el, next_attr = _pick(root, used.next) if used.next else (None, None)
     if next_attr:
         next_url = resolve(base, attribute(next_el, next_attr))
     else:
@@ -231,7 +222,7 @@ def check_source_selectors(source: Source, where: str) -> None:
     ``a@data-href``; ``@data-href`` alone is the block's own); the name must be an attribute name.
     An empty item selector means "none given" (`check` and `init` on a new page).
     """
-    import soupsieve
+    from spfeed.css import compile, message
 
     for key, selector in vars(source.selectors).items():
         if selector is None or (key == "item" and selector == ""):
@@ -249,7 +240,7 @@ def check_source_selectors(source: Source, where: str) -> None:
             if not css:
                 continue
         try:
-            soupsieve.compile(css)
-        except Exception as e:  # soupsieve raises SelectorSyntaxError, and others for odd input
-            first = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise ConfigError(f"{where}: {source.key}.selectors.{key}: invalid CSS selector {selector!r}: {first}") from None
+            compile(css)
+        except Exception as e:  # cssselect's SelectorError (ExpressionError: unsupported), and others for odd input
+            raise ConfigError(
+                f"{where}: {source.key}.selectors.{key}: invalid CSS selector {selector!r}: {message(e)}") from None

@@ -1,18 +1,24 @@
-"""HTML helpers shared by extraction and detection: visible text, links, ``@attribute`` selectors.
+"""HTML helpers shared by extraction and detection: the page's tree (lxml.html), visible text,
+attributes, links, ``@attribute`` selectors.
 
 No function here recurses into the tree: a page of 5,000 nested elements is read like any other.
+The tree reads as BeautifulSoup's did (spfeed's engine before lxml.html and cssselect): the same
+libxml2 parser, multi-valued attributes such as ``class`` with single spaces, and no text from
+comments, processing instructions, scripts, styles, templates or ruby annotations.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from itertools import islice
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from spfeed.normalise import clean_text
 
 if TYPE_CHECKING:
-    from bs4 import Tag
+    from lxml.html import HtmlElement
 
 # Elements whose edges separate words even when the markup has no space between them.
 BLOCK = frozenset(
@@ -20,6 +26,14 @@ BLOCK = frozenset(
     "hr li main nav ol p pre section table tbody td tfoot th thead tr ul".split()
 )
 HIDDEN = frozenset("script style template noscript head title iframe object svg".split())
+#: Elements whose text (and their descendants') is not the page's text: script and style code,
+#: template content, ruby annotations (BeautifulSoup's "string containers").
+_NO_TEXT = frozenset("script style template rt rp".split())
+#: Attributes that hold a space-separated list, by element ("*": any), as BeautifulSoup split them.
+_LISTS = {"*": frozenset({"class", "accesskey", "dropzone"}), "a": frozenset({"rel", "rev"}),
+          "link": frozenset({"rel", "rev"}), "td": frozenset({"headers"}), "th": frozenset({"headers"}),
+          "form": frozenset({"accept-charset"}), "object": frozenset({"archive"}), "area": frozenset({"rel"}),
+          "icon": frozenset({"sizes"}), "iframe": frozenset({"sandbox"}), "output": frozenset({"for"})}
 
 #: An attribute name as a selector's ``@name`` suffix may give it (HTML's names, without spaces or quotes).
 _ATTRIBUTE = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]*")
@@ -29,34 +43,99 @@ DATE_PROPERTIES = ("datePublished", "startDate", "dateCreated")
 ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*")
 
 
-def text_of(el: Tag | None) -> str | None:
+def parse(text: str) -> HtmlElement:
+    """The page's tree, read leniently as HTML (XHTML and XML pages too, quietly): its root element,
+    which stands for the document in :func:`select`. Empty text gives an empty ``<html>``.
+
+    The text goes to libxml2 as UTF-8 bytes: lxml refuses a str that declares an XML encoding.
+    libxml2 gives up at a nesting depth of 2,048 (a fatal error in its log, the rest of the page
+    lost); such a page is read again through lxml's event-driven tree builder, which has no limit.
+    """
+    import lxml.html
+    from lxml import etree
+
+    data = text.encode("utf-8", "replace")
+    parser = lxml.html.HTMLParser(encoding="utf-8", huge_tree=True)
+    root = etree.fromstring(data, parser) if text.strip() else None
+    if root is not None and any(e.level_name == "FATAL" for e in parser.error_log):
+        builder = etree.TreeBuilder(parser=parser)
+        root = etree.fromstring(data, lxml.html.HTMLParser(encoding="utf-8", huge_tree=True, target=builder))
+    if root is None:
+        root = parser.makeelement("html")
+    return root
+
+
+def select(el: HtmlElement, css: str) -> list[HtmlElement]:
+    """The elements under *el* that *css* matches, in document order (see :mod:`spfeed.css`); *el*
+    itself never, unless it is the document's root. Each selector is compiled once per process."""
+    from spfeed.css import compile
+
+    return compile(css)(el)
+
+
+def select_one(el: HtmlElement, css: str) -> HtmlElement | None:
+    """The first element :func:`select` gives, or None."""
+    from spfeed.css import compile
+
+    return compile(css).first(el)
+
+
+def has_attr(el: HtmlElement, name: str) -> bool:
+    return name in el.attrib
+
+
+def children(el: HtmlElement) -> list[HtmlElement]:
+    """*el*'s child elements, in order."""
+    return [c for c in el if isinstance(c.tag, str)]
+
+
+def descendants(el: HtmlElement, *names: str) -> Iterator[HtmlElement]:
+    """The elements under *el* (named *names*, if given), in document order; *el* not among them."""
+    from lxml import etree
+
+    return el.iterdescendants(*names) if names else el.iterdescendants(etree.Element)
+
+
+def text_of(el: HtmlElement | None) -> str | None:
     """The visible text of *el*, with block edges and <br> as spaces, white space collapsed."""
     if el is None:
         return None
     return clean_text("".join(_strings(el)), 100_000)
 
 
-def _strings(el: Tag) -> list[str]:
+def _strings(el: HtmlElement) -> list[str]:
     """The text pieces of *el* in document order, " " at block edges; an explicit stack, no recursion."""
-    from bs4 import NavigableString, Tag
-
     parts: list[str] = []
-    # The stack holds what is left to do, last first: elements to enter and " " to emit on leaving a block.
-    stack: list[object] = list(reversed(el.contents))
+    # Inside a script, style, template or ruby annotation, no text is the page's (block edges still are).
+    muted = el.tag in _NO_TEXT or next(el.iterancestors(*_NO_TEXT), None) is not None
+    # The stack holds what is left to do, last first: strings to emit (an element's text, the text
+    # after it, a block's closing space) and (element, muted) pairs to enter.
+    stack: list[object] = []
+    _push_contents(stack, el, muted)
     while stack:
         node = stack.pop()
-        if isinstance(node, str) and not isinstance(node, NavigableString):
-            parts.append(node)  # a block's closing space
-        elif isinstance(node, Tag):
-            if node.name in HIDDEN:
-                continue
-            if node.name in BLOCK:
-                parts.append(" ")
-                stack.append(" ")
-            stack.extend(reversed(node.contents))
-        elif type(node) is NavigableString:  # not comments, CDATA, doctypes or processing instructions
-            parts.append(str(node))
+        if isinstance(node, str):
+            parts.append(node)
+            continue
+        child, quiet = node
+        if child.tag in HIDDEN:
+            continue
+        if child.tag in BLOCK:
+            parts.append(" ")
+            stack.append(" ")
+        _push_contents(stack, child, quiet or child.tag in _NO_TEXT)
     return parts
+
+
+def _push_contents(stack: list[object], el: HtmlElement, muted: bool) -> None:
+    """Push *el*'s text and children (each child's tail after it) onto *stack*, last first."""
+    for child in reversed(el):
+        if child.tail and not muted:
+            stack.append(child.tail)
+        if isinstance(child.tag, str):  # not a comment or processing instruction
+            stack.append((child, muted))
+    if el.text and not muted:
+        stack.append(el.text)
 
 
 def resolve(base: str, href: str | None) -> str | None:
@@ -99,24 +178,27 @@ def bad_attribute(name: str) -> bool:
     return not _ATTRIBUTE.fullmatch(name)
 
 
-def attribute(el: Tag | None, name: str) -> str | None:
-    """*el*'s attribute *name* as one string (class lists joined), None when absent or blank."""
+def attribute(el: HtmlElement | None, name: str) -> str | None:
+    """*el*'s attribute *name* as one string (a list such as ``class`` with single spaces), None
+    when absent or blank."""
     if el is None:
         return None
     value = el.get(name)
-    if isinstance(value, list):
-        value = " ".join(value)
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    if value is None:
+        return None
+    if name in _LISTS["*"] or name in _LISTS.get(el.tag, ()):
+        value = " ".join(value.split())
+    return value.strip() or None
 
 
-def machine_date(el: Tag | None) -> str | None:
+def machine_date(el: HtmlElement | None) -> str | None:
     """The machine-readable date that *el* is or contains: ``<time datetime>``, an element with
     ``itemprop="datePublished"`` (or startDate, dateCreated: its ``content`` or ``datetime``), ``<data value>`` or ``<abbr title>``
     holding an ISO date."""
     if el is None:
         return None
-    for candidate in [el, *el.find_all(("time", "meta", "data", "abbr"), limit=50)]:
-        names = {"time": ("datetime",), "data": ("value",), "abbr": ("title",)}.get(candidate.name, ())
+    for candidate in [el, *islice(el.iterdescendants("time", "meta", "data", "abbr"), 50)]:
+        names = {"time": ("datetime",), "data": ("value",), "abbr": ("title",)}.get(candidate.tag, ())
         if set(DATE_PROPERTIES) & set((attribute(candidate, "itemprop") or "").split()):
             names = ("content", "datetime", *names)
         for name in names:

@@ -229,10 +229,14 @@ def init_config(source: Source, page: Page, text: str, listing: Listing, selecto
     from spfeed.extract import parse
     from spfeed.html import attribute, text_of
 
-    soup = parse(text)
-    title = feed_title or text_of(soup.title) or urlsplit(page.final_url).hostname or "News"
-    site = attribute(soup.find("meta", property="og:site_name"), "content") or attribute(
-        soup.find("meta", attrs={"name": "application-name"}), "content")
+    root = parse(text)
+
+    def meta(key: str, value: str):  # the first <meta> whose attribute *key* is *value*
+        return next((el for el in root.iter("meta") if el.get(key) == value), None)
+
+    title = feed_title or text_of(next(root.iter("title"), None)) or urlsplit(page.final_url).hostname or "News"
+    site = (attribute(meta("property", "og:site_name"), "content")
+            or attribute(meta("name", "application-name"), "content"))
     link = page.final_url if page.final_url.startswith(("http://", "https://")) else (
         source.base_url or (listing.base_url if listing.base_url.startswith(("http://", "https://"))
                             else "https://www.example.org/"))

@@ -11,11 +11,11 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from spfeed.html import ISO_DATE, attribute, resolve, text_of
+from spfeed.html import ISO_DATE, attribute, children, has_attr, resolve, select, text_of
 from spfeed.normalise import clean_text
 
 if TYPE_CHECKING:
-    from bs4 import BeautifulSoup, Tag
+    from lxml.html import HtmlElement
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,13 @@ class Entry:
         return {"title": self.title, "date_value": self.date, "summary": self.summary, "label": self.label}
 
 
-def json_ld_entries(scripts: list[Tag], base: str) -> list[Entry]:
+def json_ld_entries(scripts: list[HtmlElement], base: str) -> list[Entry]:
     """The entries in the JSON-LD of *scripts*, in document order: ItemList elements (their item or
     url), and NewsArticle/Article/BlogPosting/Event objects, also inside ``@graph`` and arrays."""
     entries: list[Entry] = []
     for script in scripts:
         try:
-            data = json.loads(script.string or "")
+            data = json.loads(script.text or "")
         except (ValueError, RecursionError) as e:
             log.info("ignored malformed JSON-LD: %s", str(e).splitlines()[0] if str(e) else type(e).__name__)
             continue
@@ -136,50 +136,50 @@ def _unique(entries: list[Entry]) -> list[Entry]:
 # -- microdata -----------------------------------------------------------------------------------
 
 
-def is_entry_scope(el: Tag) -> bool:
+def is_entry_scope(el: HtmlElement) -> bool:
     """Whether *el* is an ``itemscope`` whose ``itemtype`` is a schema.org entry type."""
-    if not el.has_attr("itemscope"):
+    if not has_attr(el, "itemscope"):
         return False
     kinds = (attribute(el, "itemtype") or "").split()
     return any("schema.org/" in k and k.rstrip("/").rsplit("/", 1)[-1] in ENTRY_TYPES for k in kinds)
 
 
-def microdata_entries(soup: BeautifulSoup, base: str) -> list[Entry]:
+def microdata_entries(root: HtmlElement, base: str) -> list[Entry]:
     """The entries of the page's microdata: every schema.org entry ``itemscope``, in document order."""
-    return _unique([microdata_entry(scope, base) for scope in soup.find_all(attrs={"itemscope": True})
-                    if is_entry_scope(scope)])
+    return _unique([microdata_entry(scope, base) for scope in root.iter()
+                    if isinstance(scope.tag, str) and has_attr(scope, "itemscope") and is_entry_scope(scope)])
 
 
-def property_value(el: Tag, base: str) -> str | None:
+def property_value(el: HtmlElement, base: str) -> str | None:
     """A microdata property's value by the element's kind (microdata's rules): ``content``, then
     ``href``/``src`` for links, ``datetime`` for time, ``value`` for data, else the text."""
-    if el.has_attr("content"):
+    if has_attr(el, "content"):
         return attribute(el, "content")
-    if el.name in ("a", "link", "area"):
+    if el.tag in ("a", "link", "area"):
         return resolve(base, attribute(el, "href"))
-    if el.name in ("img", "audio", "video", "source", "iframe", "embed"):
+    if el.tag in ("img", "audio", "video", "source", "iframe", "embed"):
         return resolve(base, attribute(el, "src"))
-    if el.name == "time" and el.has_attr("datetime"):
+    if el.tag == "time" and has_attr(el, "datetime"):
         return attribute(el, "datetime")
-    if el.name in ("data", "meter") and el.has_attr("value"):
+    if el.tag in ("data", "meter") and has_attr(el, "value"):
         return attribute(el, "value")
     return text_of(el)
 
 
-def scope_properties(scope: Tag) -> dict[str, Tag]:
+def scope_properties(scope: HtmlElement) -> dict[str, HtmlElement]:
     """*scope*'s own properties (not those of scopes nested in it): name -> its first element."""
-    props: dict[str, Tag] = {}
-    stack = list(reversed([c for c in scope.children if hasattr(c, "attrs")]))
+    props: dict[str, HtmlElement] = {}
+    stack = list(reversed(children(scope)))
     while stack:
         el = stack.pop()
         for name in (attribute(el, "itemprop") or "").split():
             props.setdefault(name, el)
-        if not el.has_attr("itemscope"):
-            stack.extend(reversed([c for c in el.children if hasattr(c, "attrs")]))
+        if not has_attr(el, "itemscope"):
+            stack.extend(reversed(children(el)))
     return props
 
 
-def microdata_entry(scope: Tag, base: str) -> Entry:
+def microdata_entry(scope: HtmlElement, base: str) -> Entry:
     props = scope_properties(scope)
 
     def value(*names: str) -> str | None:
@@ -201,10 +201,10 @@ def microdata_entry(scope: Tag, base: str) -> Entry:
     )
 
 
-def page_entries(soup: BeautifulSoup, base: str) -> dict[str, Entry]:
+def page_entries(root: HtmlElement, base: str) -> dict[str, Entry]:
     """Every entry the page's JSON-LD and microdata describe, by link (JSON-LD first)."""
     entries: dict[str, Entry] = {}
-    for entry in json_ld_entries(soup.select(JSON_LD), base) + microdata_entries(soup, base):
+    for entry in json_ld_entries(select(root, JSON_LD), base) + microdata_entries(root, base):
         assert entry.link is not None
         entries.setdefault(entry.link, entry)
     return entries

@@ -216,10 +216,12 @@ def program() -> NoReturn:
     longer than an unchanged page's whole update: about 75 ms of a 400 ms cron run, measured.
     Everything spfeed opens is closed when main returns (the state, its lock, written files), so
     once the exit handlers have run and the output is flushed the process may end at once. When
-    another thread still runs (a `spfeed run` scheduler's workers), or flushing fails (a reader that
+    another thread still runs (a `spfeed run` scheduler's workers), a profiler or tracer is on, or flushing fails (a reader that
     went away), it exits as Python does, which waits for threads and reports the failure."""
     code = main()
-    if all(thread.daemon or thread is threading.current_thread() for thread in threading.enumerate()):
+    # A profiler or tracer (cProfile, coverage) writes its data at teardown: exit as Python does then.
+    alone = all(thread.daemon or thread is threading.current_thread() for thread in threading.enumerate())
+    if alone and sys.getprofile() is None and sys.gettrace() is None:
         import atexit
 
         atexit._run_exitfuncs()  # logging's shutdown among them

@@ -32,7 +32,7 @@ from lxml import etree
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-__all__ = ("Compiled", "SelectorError", "compile", "message", "select", "select_one")
+__all__ = ("Compiled", "SelectorError", "compile", "first_in_each", "message", "select", "select_one")
 
 #: Attributes whose values HTML matches case-insensitively (HTML's "case-sensitivity of selectors").
 CASE_INSENSITIVE = frozenset(
@@ -158,6 +158,11 @@ class Compiled:
             xpath = self._xpaths[key] = etree.XPath(f"({union})[1]" if first else union)
         return xpath(el, scope=el)
 
+    @property
+    def scoped(self) -> bool:
+        """Whether the selector's meaning depends on the element it is selected from (``:scope``)."""
+        return any("$scope" in step for step in self._steps)
+
     def __call__(self, el: HtmlElement) -> list[HtmlElement]:
         return self._run(el, first=False)
 
@@ -189,6 +194,40 @@ def compile(css: str) -> Compiled:  # noqa: A001 - the selector's compile
     compiled = Compiled(css, steps)
     etree.XPath(" | ".join(f"descendant::{step}" for step in steps))  # an XPath libxml2 refuses fails here
     return compiled
+
+
+#: Below this many blocks, one query per block costs less than one over the whole document.
+_BATCH = 8
+
+
+def first_in_each(css: str, blocks: list[HtmlElement]) -> list[HtmlElement | None]:
+    """``select_one(block, css)`` for each of *blocks* (elements of one document), in one query.
+
+    A selector means the same from a block as from the document, only restricted to what is
+    under the block (see the module docstring), so the document's matches, in document order, are
+    handed to the blocks above them: each block keeps the first. Each element is walked once
+    (a walk up stops where an earlier match's walk passed), so it is linear in the page however
+    deeply blocks nest. Selectors whose meaning depends on the block (``:scope``), pages with a
+    ``<template>``, and a few blocks are queried block by block, which gives the same."""
+    compiled = compile(css)
+    if len(blocks) < _BATCH or compiled.scoped:
+        return [compiled.first(block) for block in blocks]
+    root = blocks[0].getroottree().getroot()
+    if next(root.iter("template"), None) is not None:
+        return [compiled.first(block) for block in blocks]
+    at = {block: i for i, block in enumerate(blocks)}  # lxml elements compare by identity
+    found: list[HtmlElement | None] = [None] * len(blocks)
+    walked: set[HtmlElement] = set()
+    for match in compiled(root):
+        node = match.getparent()  # a block is never its own match
+        # Each element is walked once, by the first match under it: the first is the block's.
+        while node is not None and node not in walked:
+            walked.add(node)
+            i = at.get(node)
+            if i is not None:
+                found[i] = match
+            node = node.getparent()
+    return found
 
 
 def message(error: Exception) -> str:

@@ -19,6 +19,10 @@ from spfeed.model import Listing, RawItem
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
+    from collections.abc import Callable
+
+    #: What finds a field's element in a block: ``(block, selector) -> (element, attribute name)``.
+    Picker = Callable[[HtmlElement, str | None], tuple[HtmlElement | None, str | None]]
 
 
 # -- extraction ----------------------------------------------------------------------------------
@@ -51,16 +55,40 @@ def _pick(block: HtmlElement, selector: str | None) -> tuple[HtmlElement | None,
     return (select_one(block, css) if css else block), name
 
 
+class _Fields:
+    """What each field's selector points at in each of a page's blocks, found for all the blocks at
+    once (:func:`spfeed.css.first_in_each`): one query per selector instead of one per block."""
+
+    def __init__(self, blocks: list[HtmlElement]) -> None:
+        self._blocks = blocks
+        self._at = {block: i for i, block in enumerate(blocks)}
+        self._found: dict[str, list[HtmlElement | None]] = {}
+
+    def pick(self, block: HtmlElement, selector: str | None) -> tuple[HtmlElement | None, str | None]:
+        """As :func:`_pick`, for one of the blocks."""
+        from spfeed.css import first_in_each
+
+        if not selector:
+            return None, None
+        css, name = split_attribute(selector)
+        if not css:
+            return block, name
+        found = self._found.get(css)
+        if found is None:
+            found = self._found[css] = first_in_each(css, self._blocks)
+        return found[self._at[block]], name
+
+
 def _read(el: HtmlElement | None, name: str | None) -> str | None:
     return attribute(el, name) if name else text_of(el)
 
 
-def _link(block: HtmlElement, selectors: Selectors,
-          title_el: HtmlElement | None) -> tuple[HtmlElement | None, str | None]:
+def _link(block: HtmlElement, selectors: Selectors, title_el: HtmlElement | None,
+          pick: Picker = _pick) -> tuple[HtmlElement | None, str | None]:
     """(link element, its raw href): the link selector's element (or the first link inside it, or
     its ``@attribute``); by default the title's link, else the block's first link."""
     if selectors.link:
-        el, name = _pick(block, selectors.link)
+        el, name = pick(block, selectors.link)
         if name:
             return el, attribute(el, name)
     else:
@@ -70,11 +98,11 @@ def _link(block: HtmlElement, selectors: Selectors,
     return el, (el.get("href") if el is not None else None)
 
 
-def _date(block: HtmlElement, selector: str | None) -> tuple[str | None, str | None]:
+def _date(block: HtmlElement, selector: str | None, pick: Picker = _pick) -> tuple[str | None, str | None]:
     """(date_text, date_value) of a block: the visible text, and the machine-readable date the
     element is or holds. ``@name`` reads an attribute: an ISO date goes to date_value (the visible
     text stays date_text), anything else to date_text; without the attribute, the visible text."""
-    el, name = _pick(block, selector)
+    el, name = pick(block, selector)
     if el is None:
         return None, None
     if name:
@@ -87,19 +115,20 @@ def _date(block: HtmlElement, selector: str | None) -> tuple[str | None, str | N
     return text_of(el), machine_date(el)
 
 
-def _item(position: int, block: HtmlElement, selectors: Selectors, base: str) -> tuple[RawItem, dict[str, bool]]:
+def _item(position: int, block: HtmlElement, selectors: Selectors, base: str,
+          pick: Picker = _pick) -> tuple[RawItem, dict[str, bool]]:
     """One block's raw item, and which fields its selectors found an element for."""
-    title_el, title_attr = _pick(block, selectors.title)
-    link_el, href = _link(block, selectors, title_el)
+    title_el, title_attr = pick(block, selectors.title)
+    link_el, href = _link(block, selectors, title_el, pick)
     title = _read(title_el, title_attr) if selectors.title else text_of(link_el)
-    date_text, date_value = _date(block, selectors.date)
+    date_text, date_value = _date(block, selectors.date, pick)
     item = RawItem(
         position=position,
         title=title,
         link=resolve(base, href),
-        label=_read(*_pick(block, selectors.label)),
+        label=_read(*pick(block, selectors.label)),
         date_text=date_text,
-        summary=_read(*_pick(block, selectors.summary)),
+        summary=_read(*pick(block, selectors.summary)),
         date_value=date_value,
     )
     found = {"title": item.title is not None, "link": link_el is not None, "label": item.label is not None,
@@ -179,8 +208,9 @@ def read_listing(text: str, url: str, selectors: Selectors, base_url: str | None
                 counts[key] += value is not None
     else:
         items = []
+        fields = _Fields(blocks)
         for position, block in enumerate(blocks):
-            item, found_fields = _item(position, block, used, base)
+            item, found_fields = _item(position, block, used, base, fields.pick)
             for key in counts:
                 counts[key] += found_fields[key]
             items.append(item)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
@@ -55,14 +56,25 @@ def parse(text: str) -> HtmlElement:
     from lxml import etree
 
     data = text.encode("utf-8", "replace")
-    parser = lxml.html.HTMLParser(encoding="utf-8", huge_tree=True)
+    parser = _parser()
     root = etree.fromstring(data, parser) if text.strip() else None
     if root is not None and any(e.level_name == "FATAL" for e in parser.error_log):
         builder = etree.TreeBuilder(parser=parser)
-        root = etree.fromstring(data, lxml.html.HTMLParser(encoding="utf-8", huge_tree=True, target=builder))
+        root = etree.fromstring(data, _parser(target=builder))
     if root is None:
         root = parser.makeelement("html")
     return root
+
+
+def _parser(**options):
+    """libxml2's HTML parser giving lxml.html's elements, chosen in C: lxml.html's own parser picks
+    each element's class in Python, a cost on every element a selector returns."""
+    import lxml.html
+    from lxml import etree
+
+    parser = etree.HTMLParser(encoding="utf-8", huge_tree=True, **options)
+    parser.set_element_class_lookup(etree.ElementDefaultClassLookup(element=lxml.html.HtmlElement))
+    return parser
 
 
 def select(el: HtmlElement, css: str) -> list[HtmlElement]:
@@ -149,6 +161,7 @@ def resolve(base: str, href: str | None) -> str | None:
     return absolute if urlsplit(absolute).scheme in ("http", "https") else None
 
 
+@lru_cache(maxsize=1024)
 def split_attribute(selector: str) -> tuple[str, str | None]:
     """(CSS part, attribute name) of a selector that may end in ``@name``: ``"time@datetime"`` ->
     ``("time", "datetime")``; ``"@data-href"`` -> ``("", "data-href")`` (the block itself).

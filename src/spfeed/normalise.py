@@ -49,9 +49,8 @@ def clean_text(text: str | None, limit: int | None = MAX_SUMMARY) -> str | None:
     if text is None:
         return None
     text = _FORBIDDEN.sub(" ", text)
-    text = _INVISIBLE.sub("", text)
-    if not text.isascii():
-        text = _cap_marks(text)
+    if not text.isascii():  # the invisible characters and combining marks are none of them ASCII
+        text = _cap_marks(_INVISIBLE.sub("", text))
     text = _SPACE.sub(" ", text).strip()  # \s covers no-break and other Unicode spaces
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"

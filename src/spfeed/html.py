@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from spfeed.normalise import clean_text
 
@@ -52,7 +52,6 @@ def parse(text: str) -> HtmlElement:
     libxml2 gives up at a nesting depth of 2,048 (a fatal error in its log, the rest of the page
     lost); such a page is read again through lxml's event-driven tree builder, which has no limit.
     """
-    import lxml.html
     from lxml import etree
 
     data = text.encode("utf-8", "replace")
@@ -158,7 +157,8 @@ def resolve(base: str, href: str | None) -> str | None:
     if not href or href.startswith("#"):
         return None
     absolute = urljoin(base, href)
-    return absolute if urlsplit(absolute).scheme in ("http", "https") else None
+    # urljoin gives the scheme first, as urlsplit would read it (any case): no second split needed
+    return absolute if absolute.partition(":")[0].lower() in ("http", "https") else None
 
 
 @lru_cache(maxsize=1024)

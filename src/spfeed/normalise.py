@@ -97,6 +97,8 @@ def canonical_id(link: str) -> str:
 def without_userinfo(link: str) -> str:
     """*link* without the user-info before its host ("user:pass@", or "www.ilo.org@" hiding the
     real host): the host a reader goes to stays, the rest is kept as it is."""
+    if "@" not in link:  # no user-info without one: most links
+        return link
     parts = urlsplit(link)
     userinfo, at, host = parts.netloc.rpartition("@")
     if not at:

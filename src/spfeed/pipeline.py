@@ -189,7 +189,7 @@ def _backfill_source(config: Config, feed: FeedSpec, source: Source, first: Page
         for page in walk:
             walked.pages[source.url] = page.number
             walked.warn(page.warnings)
-            batch.extend(replace(item, position=len(batch) + i) for i, item in enumerate(page.items))
+            batch.extend(_placed(item, len(batch) + i) for i, item in enumerate(page.items))
             if page.number <= source.max_pages:
                 listed.update(item.id for item in page.items)
             read += len(page.items)
@@ -448,6 +448,11 @@ def _finish(feed: FeedSpec, store: Store, readings: list[_Reading], failures: li
     return replace(report, written=tuple(_publish(feed, store, empty_ok=True)))
 
 
+def _placed(item: Item, position: int) -> Item:
+    """*item* at *position* in its listing (a copy only when it moves: most items are in place)."""
+    return item if item.position == position else replace(item, position=position)
+
+
 def _check_stop(stop: threading.Event | None) -> None:
     if stop is not None and stop.is_set():
         raise Interrupted("stopped before the run finished; nothing was published")
@@ -508,7 +513,7 @@ def _read_pages(config: Config, source: Source, first: Page, state: SourceState,
     warnings: list[str] = []
     for page in walk:
         warnings.extend(page.warnings)
-        items.extend(replace(item, position=len(items) + i) for i, item in enumerate(page.items))
+        items.extend(_placed(item, len(items) + i) for i, item in enumerate(page.items))
         if page.number <= listed_pages:
             listed.update(item.id for item in page.items)
         if progress is not None:
@@ -670,7 +675,7 @@ def _record(feed: FeedSpec, store: Store, readings: list[_Reading], now: datetim
     for r in readings:
         for item in r.items:
             origin.setdefault(item.id, (r.source.url, r.source.timezone, language_tag(r.state.lang)))
-    merged = [replace(i, position=first_position + i.position) for i in merge(r.items for r in readings)
+    merged = [_placed(i, first_position + i.position) for i in merge(r.items for r in readings)
               if owner.get(i.id, len(priority)) >= priority[origin[i.id][0]]]
     listed = set().union(*listed_now.values())
     gone_ids = set().union(*listed_before.values()) - listed

@@ -56,5 +56,5 @@ def merge(listings: Iterable[Iterable[Item]]) -> list[Item]:
             if item.id in seen:
                 continue
             seen.add(item.id)
-            merged.append(replace(item, position=len(merged)))
+            merged.append(item if item.position == len(merged) else replace(item, position=len(merged)))
     return merged

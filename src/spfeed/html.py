@@ -111,6 +111,9 @@ def text_of(el: HtmlElement | None) -> str | None:
     """The visible text of *el*, with block edges and <br> as spaces, white space collapsed."""
     if el is None:
         return None
+    if not len(el):  # no children: its own text, the usual date line or teaser, without the walk
+        muted = el.tag in _NO_TEXT or next(el.iterancestors(*_NO_TEXT), None) is not None
+        return clean_text("" if muted else el.text or "", 100_000)
     return clean_text("".join(_strings(el)), 100_000)
 
 

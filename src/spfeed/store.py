@@ -240,6 +240,7 @@ def content_hash(item: Item | StoredItem) -> str:
     return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
 
 
+@functools.lru_cache(maxsize=256)  # a run's items share their moments (first seen, last seen)
 def _iso_utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat()
 

@@ -32,7 +32,7 @@ from lxml import etree
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-__all__ = ("Compiled", "SelectorError", "compile", "first_in_each", "message", "select", "select_one")
+__all__ = ("Compiled", "SelectorError", "compile", "first_in_each", "message")
 
 #: Attributes whose values HTML matches case-insensitively (HTML's "case-sensitivity of selectors").
 CASE_INSENSITIVE = frozenset(
@@ -132,6 +132,14 @@ _TEMPLATES: WeakKeyDictionary = WeakKeyDictionary()
 _OUTSIDE_TEMPLATES = "[not(ancestor::template[count(. | $scope) != 1])]"
 
 
+def _has_templates(root: HtmlElement) -> bool:
+    """Whether the document of *root* has a ``<template>`` (looked for once per document)."""
+    templates = _TEMPLATES.get(root)
+    if templates is None:
+        templates = _TEMPLATES[root] = next(root.iter("template"), None) is not None
+    return templates
+
+
 class Compiled:
     """A selector compiled: called on an element, the elements it selects (see the module
     docstring); :meth:`first` the first of them. Its XPaths are made on first use."""
@@ -145,9 +153,7 @@ class Compiled:
 
     def _run(self, el: HtmlElement, first: bool) -> list[HtmlElement]:
         root = el.getroottree().getroot()
-        templates = _TEMPLATES.get(root)
-        if templates is None:
-            templates = _TEMPLATES[root] = next(root.iter("template"), None) is not None
+        templates = _has_templates(root)
         document = el.getparent() is None  # the root stands for the document: it may match
         key = (document, first, templates)
         xpath = self._xpaths.get(key)
@@ -213,7 +219,7 @@ def first_in_each(css: str, blocks: list[HtmlElement]) -> list[HtmlElement | Non
     if len(blocks) < _BATCH or compiled.scoped:
         return [compiled.first(block) for block in blocks]
     root = blocks[0].getroottree().getroot()
-    if next(root.iter("template"), None) is not None:
+    if _has_templates(root):
         return [compiled.first(block) for block in blocks]
     at = {block: i for i, block in enumerate(blocks)}  # lxml elements compare by identity
     found: list[HtmlElement | None] = [None] * len(blocks)
@@ -235,13 +241,3 @@ def message(error: Exception) -> str:
     first = str(error).splitlines()[0] if str(error) else type(error).__name__
     first = _TOKEN.sub(lambda m: f"{m.group(1) or 'the end'} at position {m.group(2)}", first)
     return first.replace(_SCOPE, "scope")  # in a message of what comes after a :scope
-
-
-def select(el: HtmlElement, css: str) -> list[HtmlElement]:
-    """The elements *css* selects from *el*, in document order."""
-    return compile(css)(el)
-
-
-def select_one(el: HtmlElement, css: str) -> HtmlElement | None:
-    """The first element *css* selects from *el*, or None."""
-    return compile(css).first(el)

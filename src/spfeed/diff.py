@@ -46,6 +46,11 @@ def diff(items: Iterable[Item], known: Mapping[str, StoredItem], gone: Iterable[
     return Diff(new=tuple(new), updated=tuple(updated), unchanged=tuple(unchanged), gone=tuple(gone))
 
 
+def placed(item: Item, position: int) -> Item:
+    """*item* at *position* in its listing (a copy only when it moves: most items are in place)."""
+    return item if item.position == position else replace(item, position=position)
+
+
 def merge(listings: Iterable[Iterable[Item]]) -> list[Item]:
     """One list from several (sources in config order, pages in order): the first occurrence of an
     id wins, positions renumbered in that order."""
@@ -56,5 +61,5 @@ def merge(listings: Iterable[Iterable[Item]]) -> list[Item]:
             if item.id in seen:
                 continue
             seen.add(item.id)
-            merged.append(item if item.position == len(merged) else replace(item, position=len(merged)))
+            merged.append(placed(item, len(merged)))
     return merged

@@ -47,12 +47,14 @@ def page_base(root: HtmlElement, url: str, configured: str | None) -> str:
     return url
 
 
-def _pick(block: HtmlElement, selector: str | None) -> tuple[HtmlElement | None, str | None]:
-    """(element, attribute name) a field's selector points at in *block*; ``"@name"`` is the block itself."""
+def _pick(block: HtmlElement, selector: str | None,
+          first: Callable[[HtmlElement, str], HtmlElement | None] = select_one) -> tuple[HtmlElement | None, str | None]:
+    """(element, attribute name) a field's selector points at in *block*; ``"@name"`` is the block
+    itself. *first* finds the CSS part's first element in the block."""
     if not selector:
         return None, None
     css, name = split_attribute(selector)
-    return (select_one(block, css) if css else block), name
+    return (first(block, css) if css else block), name
 
 
 class _Fields:
@@ -66,17 +68,15 @@ class _Fields:
 
     def pick(self, block: HtmlElement, selector: str | None) -> tuple[HtmlElement | None, str | None]:
         """As :func:`_pick`, for one of the blocks."""
+        return _pick(block, selector, self._first)
+
+    def _first(self, block: HtmlElement, css: str) -> HtmlElement | None:
         from spfeed.css import first_in_each
 
-        if not selector:
-            return None, None
-        css, name = split_attribute(selector)
-        if not css:
-            return block, name
         found = self._found.get(css)
         if found is None:
             found = self._found[css] = first_in_each(css, self._blocks)
-        return found[self._at[block]], name
+        return found[self._at[block]]
 
 
 def _read(el: HtmlElement | None, name: str | None) -> str | None:

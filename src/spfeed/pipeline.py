@@ -185,11 +185,13 @@ def _backfill_source(config: Config, feed: FeedSpec, source: Source, first: Page
             walked.recorded.update(item.id for item in fresh)
         batch, listed, watched_done = [], set(), True
 
+    from spfeed.diff import placed
+
     try:
         for page in walk:
             walked.pages[source.url] = page.number
             walked.warn(page.warnings)
-            batch.extend(_placed(item, len(batch) + i) for i, item in enumerate(page.items))
+            batch.extend(placed(item, len(batch) + i) for i, item in enumerate(page.items))
             if page.number <= source.max_pages:
                 listed.update(item.id for item in page.items)
             read += len(page.items)
@@ -448,11 +450,6 @@ def _finish(feed: FeedSpec, store: Store, readings: list[_Reading], failures: li
     return replace(report, written=tuple(_publish(feed, store, empty_ok=True)))
 
 
-def _placed(item: Item, position: int) -> Item:
-    """*item* at *position* in its listing (a copy only when it moves: most items are in place)."""
-    return item if item.position == position else replace(item, position=position)
-
-
 def _check_stop(stop: threading.Event | None) -> None:
     if stop is not None and stop.is_set():
         raise Interrupted("stopped before the run finished; nothing was published")
@@ -507,13 +504,15 @@ def _read_pages(config: Config, source: Source, first: Page, state: SourceState,
     *max_pages*; items of the first *listed_pages* pages count as listed. *seen* is the run's
     moment, what relative dates ("2 days ago") are read against. (`update` reads a few pages at
     once; `backfill` records its walk page by page with :class:`_Walk`.)"""
+    from spfeed.diff import placed
+
     walk = _Walk(config, source, first, stop, max_pages, seen)
     items: list[Item] = []
     listed: set[str] = set()
     warnings: list[str] = []
     for page in walk:
         warnings.extend(page.warnings)
-        items.extend(_placed(item, len(items) + i) for i, item in enumerate(page.items))
+        items.extend(placed(item, len(items) + i) for i, item in enumerate(page.items))
         if page.number <= listed_pages:
             listed.update(item.id for item in page.items)
         if progress is not None:
@@ -656,7 +655,7 @@ def _record(feed: FeedSpec, store: Store, readings: list[_Reading], now: datetim
     *first_position* is the merged position of the readings' first item (a backfill records its
     walk in parts)."""
     from spfeed.decide import decide
-    from spfeed.diff import merge
+    from spfeed.diff import merge, placed
 
     listed_before = _listed(feed, store)
     priority = {s.url: i for i, s in enumerate(feed.sources)}
@@ -675,7 +674,7 @@ def _record(feed: FeedSpec, store: Store, readings: list[_Reading], now: datetim
     for r in readings:
         for item in r.items:
             origin.setdefault(item.id, (r.source.url, r.source.timezone, language_tag(r.state.lang)))
-    merged = [_placed(i, first_position + i.position) for i in merge(r.items for r in readings)
+    merged = [placed(i, first_position + i.position) for i in merge(r.items for r in readings)
               if owner.get(i.id, len(priority)) >= priority[origin[i.id][0]]]
     listed = set().union(*listed_now.values())
     gone_ids = set().union(*listed_before.values()) - listed

@@ -328,3 +328,14 @@ def test_only_the_chosen_commands_parser_is_built(argv, command):
     assert chosen_command(argv) == command
     if command is not None:  # the lean parser reads the arguments as the full one does
         assert vars(build_parser(command).parse_args(argv)) == vars(build_parser().parse_args(argv))
+
+
+def test_the_prompt_exit_still_lets_a_profiler_write_its_data(tmp_path):
+    """spfeed ends its process without Python's teardown, except under a profiler or tracer,
+    whose data is written at teardown: a profile of the run is there."""
+    config = write_config(tmp_path, "https://www.ilo.org/secsoc/lang--en/index.htm")
+    out = tmp_path / "profile.out"
+    result = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "spfeed",
+                             "--config", str(config), "validate"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 0

@@ -6,12 +6,13 @@ import logging
 import pytest
 
 from conftest import fixture_bytes
-from spfeed.encoding import decode_html, prescan, utf8_counts
+from spfeed.encoding import decode_html, html_utf8, prescan, utf8_counts
 
 CAFE = "<p>Caf\u00e9 \u2013 \u00e9t\u00e9</p>"
 
 
-@pytest.mark.parametrize("body, header, text, codec", [
+#: (body, HTTP charset, text, encoding) as decode_html reads them.
+READINGS = [
     # sniffing, with nothing declared
     (CAFE.encode(), None, CAFE, "utf-8"),
     (CAFE.encode("cp1252"), None, CAFE, "windows-1252"),
@@ -56,12 +57,16 @@ CAFE = "<p>Caf\u00e9 \u2013 \u00e9t\u00e9</p>"
     (b"<p>x</p>", "no-such-charset", "<p>x</p>", "utf-8"),
     ('<meta charset="no-such-charset"><p>\u00e9</p>'.encode("cp1252"), None,
      '<meta charset="no-such-charset"><p>\u00e9</p>', "windows-1252"),
-])
+]
+
+
+@pytest.mark.parametrize("body, header, text, codec", READINGS)
 def test_decode_html(body, header, text, codec):
     assert decode_html(body, header) == (text, codec)
 
 
-@pytest.mark.parametrize("body, header, text, codec", [
+#: Declarations that are not followed: (body, HTTP charset, text, encoding).
+REFUSED = [
     # UTF-7 would make "+ADw-b+AD4-" a live <b>: never decode as UTF-7, declared anywhere
     (b"<p>+ADw-b+AD4-bold</p>", "utf-7", "<p>+ADw-b+AD4-bold</p>", "utf-8"),
     (b'<meta charset="utf-7"><p>+ADw-script+AD4-</p>', None, '<meta charset="utf-7"><p>+ADw-script+AD4-</p>', "utf-8"),
@@ -80,9 +85,28 @@ def test_decode_html(body, header, text, codec):
     # x-user-defined in a <meta> means windows-1252
     ('<meta charset="x-user-defined"><p>\u00e9</p>'.encode("cp1252"), None,
      '<meta charset="x-user-defined"><p>\u00e9</p>', "windows-1252"),
-])
+]
+
+
+@pytest.mark.parametrize("body, header, text, codec", REFUSED)
 def test_encodings_that_are_not_ascii_compatible_are_refused(body, header, text, codec):
     assert decode_html(body, header) == (text, codec)
+
+
+@pytest.mark.parametrize("body, header, text, codec", READINGS + REFUSED)
+def test_the_parser_is_given_the_text_in_utf8(body, header, text, codec):
+    assert html_utf8(body, header) == text.encode("utf-8")
+
+
+@pytest.mark.parametrize("body, copied", [
+    (CAFE.encode(), False),  # valid UTF-8: the body itself, however large the page
+    (b"<p>plain</p>", False),
+    ("\ufeff<p>\u00e9</p>".encode(), True),  # without its BOM
+    (CAFE.encode() + b"<p>\xff</p>", True),  # the bad byte becomes U+FFFD
+    (CAFE.encode("cp1252"), True),
+])
+def test_a_utf8_body_is_not_copied(body, copied):
+    assert (html_utf8(body) is not body) == copied
 
 
 @pytest.mark.parametrize("head, expected", [

@@ -177,9 +177,41 @@ def test_non_web_links_are_dropped():
     ("https://www.ilo.org/", "javascript:void(0)", None),
     ("https://www.ilo.org/", "data:text/html,x", None),
     ("https://www.ilo.org/", None, None),
+    # paths from the host's root, some of which urljoin rewrites
+    ("https://www.ilo.org/a/b.htm", "/c/./d/../e.htm", "https://www.ilo.org/c/e.htm"),
+    ("https://www.ilo.org/a/b.htm", "/c/..", "https://www.ilo.org/"),
+    ("https://www.ilo.org/a/b.htm", "/c?", "https://www.ilo.org/c"),
+    ("https://www.ilo.org/a/b.htm", "/c#", "https://www.ilo.org/c"),
+    ("https://www.ilo.org/a/b.htm", "/c;", "https://www.ilo.org/c"),
+    ("https://www.ilo.org/a/b.htm", "/c;p?q=1#f", "https://www.ilo.org/c;p?q=1#f"),
+    ("HTTPS://www.ilo.org:8443/a/b.htm", "/c/d.htm", "https://www.ilo.org:8443/c/d.htm"),
+    ("https://www.ilo.org/a/b.htm", "/c\td.htm", "https://www.ilo.org/cd.htm"),
+    ("file:///tmp/page.html", "/c/d.htm", None),
 ])
 def test_resolve(base, href, expected):
     assert resolve(base, href) == expected
+
+
+def test_resolve_gives_what_urljoin_gives():
+    """resolve() joins the usual "/path" itself; on any href it agrees with urljoin (the oracle)."""
+    import random
+    from urllib.parse import urljoin
+
+    def joined(base, href):
+        href = href.strip()
+        if not href or href.startswith("#"):
+            return None
+        absolute = urljoin(base, href)
+        return absolute if absolute.split(":")[0].lower() in ("http", "https") else None
+
+    pieces = ["/", ".", "..", "a", "?", "#", ";", ":", "@", "%2e", "\\", " ", "\t", "\x01", "\u00e9", "~", "=", "b/"]
+    bases = ["https://www.ilo.org/global/x/index.htm", "HTTP://User@Host:80/a/b?q#f", "http://h", "https://h/a/../b/",
+             "http://[::1]:8080/x", "ftp://h/x", "file:///tmp/x.html", "https://h/a;p?q"]
+    chance = random.Random(11)
+    for _ in range(3000):
+        href = chance.choice(["/", "", " /"]) + "".join(chance.choice(pieces) for _ in range(chance.randint(0, 7)))
+        for base in bases:
+            assert resolve(base, href) == joined(base, href), (base, href)
 
 
 @pytest.mark.parametrize("head, url, configured, expected", [
@@ -195,6 +227,16 @@ def test_resolve(base, href, expected):
 ])
 def test_page_base(head, url, configured, expected):
     assert page_base(parse(f"<html><head>{head}</head><body></body></html>"), url, configured) == expected
+
+
+@pytest.mark.parametrize("page, text", [
+    ("<ruby>kan<rt><b>KAN</b></rt></ruby>", None),  # a ruby annotation, with an element inside
+    ("<template><b>later</b></template>", None),
+    ("<div><b>shown</b></div><script>var b</script>", "shown"),  # a script holds no elements
+    ("<ruby>kan<rt>KAN</rt></ruby><b>shown</b>", "shown"),
+])
+def test_the_text_inside_annotations_and_templates_is_not_the_pages(page, text):
+    assert text_of(next(parse(page).iter("b"))) == text
 
 
 def test_text_of_nothing_is_none():
@@ -344,18 +386,20 @@ def test_lxml_alone_refuses_a_page_that_declares_its_encoding():
     assert [p.text for p in parse(XML_PAGES[0].format(LIST)).iter("a")] == ["Alpha", "Beta"]
 
 
-@pytest.mark.parametrize("text", ["", " \n\t ", "<!-- nothing but a comment -->", '<?xml version="1.0"?>'])
+@pytest.mark.parametrize("text", ["", " \n\t ", "\u00a0\u3000\x1c", "<!-- nothing but a comment -->",
+                                  '<?xml version="1.0"?>'])
 def test_an_empty_page_is_an_empty_document(text):
     """lxml.html raises on an empty document; parse() gives an empty <html>, and no items."""
     import lxml.etree
     import lxml.html
 
-    if not text.strip():
+    if not text.strip(" \n\t"):
         with pytest.raises(lxml.etree.ParserError):
             lxml.html.document_fromstring(text)
-    root = parse(text)
-    assert root.tag == "html" and text_of(root) is None
-    assert extract(text, "https://www.ilo.org/", NOTHING, detect=True).items == ()
+    for given in (text, text.encode()):  # the text, or the text in UTF-8
+        root = parse(given)
+        assert root.tag == "html" and text_of(root) is None
+        assert extract(given, "https://www.ilo.org/", NOTHING, detect=True).items == ()
 
 
 def test_a_page_nested_deeper_than_libxml2_builds_is_read_whole():

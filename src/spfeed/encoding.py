@@ -34,9 +34,25 @@ def decode_html(body: bytes, header_charset: str | None = None, log_disagreement
     *header_charset* is the HTTP Content-Type's charset label, if any. With *log_disagreement*, a
     declaration the body contradicts is logged at INFO (seen with -v).
     """
+    name, start, _ = _reading(body, header_charset, log_disagreement)
+    return _decode(body[start:] if start else body, name), name
+
+
+def html_utf8(body: bytes, header_charset: str | None = None) -> bytes:
+    """The page's text (as :func:`decode_html` reads it) in UTF-8, what the HTML parser is given:
+    *body* itself when it is valid UTF-8 without a BOM, so that a large page is not copied twice."""
+    name, start, bad = _reading(body, header_charset, True)
+    if name == "utf-8" and not bad and not start:
+        return body
+    return _decode(body[start:] if start else body, name).encode("utf-8", "replace")
+
+
+def _reading(body: bytes, header_charset: str | None, log_disagreement: bool) -> tuple[str, int, int]:
+    """(the encoding *body* is read in, the length of its BOM, its bad UTF-8 sequences), as the
+    module docstring says."""
     for bom, name in _BOMS:
         if body.startswith(bom):
-            return _decode(body[len(bom):], name), name
+            return name, len(bom), 0  # (bad sequences are not counted: the BOM is cut off anyway)
     declared, where = _usable(header_charset), "the HTTP header"
     if declared is None:
         declared, where = prescan(body), "a <meta> tag"
@@ -50,7 +66,7 @@ def decode_html(body: bytes, header_charset: str | None = None, log_disagreement
     if log_disagreement and declared is not None and name != declared:
         log.info("the page declares %s in %s but its bytes are %s; read it as %s", declared, where,
                  "UTF-8" if name == "utf-8" else "not UTF-8", name)
-    return _decode(body, name), name
+    return name, 0, bad
 
 
 def prescan(body: bytes) -> str | None:

@@ -59,15 +59,17 @@ def _pick(block: HtmlElement, selector: str | None,
 
 class _Fields:
     """What each field's selector points at in each of a page's blocks, found for all the blocks at
-    once (:func:`spfeed.css.first_in_each`): one query per selector instead of one per block."""
+    once (:func:`spfeed.css.first_in_each`): one query per selector instead of one per block. The
+    blocks are read in order, each forgotten once read (:meth:`done`), so that a long page's
+    elements are let go as its items are made."""
 
     def __init__(self, blocks: list[HtmlElement]) -> None:
         self._blocks = blocks
-        self._at = {block: i for i, block in enumerate(blocks)}
         self._found: dict[str, list[HtmlElement | None]] = {}
+        self._at = 0  #: the block being read
 
     def pick(self, block: HtmlElement, selector: str | None) -> tuple[HtmlElement | None, str | None]:
-        """As :func:`_pick`, for one of the blocks."""
+        """As :func:`_pick`, for the block being read (*block*)."""
         return _pick(block, selector, self._first)
 
     def _first(self, block: HtmlElement, css: str) -> HtmlElement | None:
@@ -76,7 +78,13 @@ class _Fields:
         found = self._found.get(css)
         if found is None:
             found = self._found[css] = first_in_each(css, self._blocks)
-        return found[self._at[block]]
+        return found[self._at]
+
+    def done(self) -> None:
+        """The block being read is read: on to the next."""
+        for found in self._found.values():
+            found[self._at] = None
+        self._at += 1
 
 
 def _read(el: HtmlElement | None, name: str | None) -> str | None:
@@ -173,9 +181,10 @@ def find_selectors(root: HtmlElement, base: str) -> Selectors | None:
     return found
 
 
-def read_listing(text: str, url: str, selectors: Selectors, base_url: str | None = None,
+def read_listing(text: str | bytes, url: str, selectors: Selectors, base_url: str | None = None,
                  detect: bool = False) -> tuple[Listing, Selectors]:
-    """The listing of the page *text* read from *url*, and the selectors that read it.
+    """The listing of the page *text* read from *url*, and the selectors that read it. *text* may
+    be the text in UTF-8 (see :func:`spfeed.html.parse`).
 
     Every block matching ``selectors.item``, in page order. When it matches nothing (or is empty)
     and *detect* is set, :func:`find_selectors` finds the listing; with an empty item selector, the
@@ -211,6 +220,7 @@ def read_listing(text: str, url: str, selectors: Selectors, base_url: str | None
         fields = _Fields(blocks)
         for position, block in enumerate(blocks):
             item, found_fields = _item(position, block, used, base, fields.pick)
+            fields.done()
             for key in counts:
                 counts[key] += found_fields[key]
             items.append(item)
@@ -230,7 +240,7 @@ def read_listing(text: str, url: str, selectors: Selectors, base_url: str | None
     return listing, used
 
 
-def extract(text: str, url: str, selectors: Selectors, base_url: str | None = None, detect: bool = False) -> Listing:
+def extract(text: str | bytes, url: str, selectors: Selectors, base_url: str | None = None, detect: bool = False) -> Listing:
     """Every block matching ``selectors.item`` in the page *text* read from *url*, in page order.
 
     When the item selector matches nothing and *detect* is set, generic detection (see

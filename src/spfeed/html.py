@@ -15,6 +15,7 @@ from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
+from weakref import WeakKeyDictionary
 
 from spfeed.normalise import clean_text
 
@@ -44,9 +45,11 @@ DATE_PROPERTIES = ("datePublished", "startDate", "dateCreated")
 ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\s*")
 
 
-def parse(text: str) -> HtmlElement:
+def parse(text: str | bytes) -> HtmlElement:
     """The page's tree, read leniently as HTML (XHTML and XML pages too, quietly): its root element,
-    which stands for the document in :func:`select`. Empty text gives an empty ``<html>``.
+    which stands for the document in :func:`select`. *text* is the page's text, or that text in
+    UTF-8 (:func:`spfeed.encoding.html_utf8`: a large page is then not copied). Blank text gives an
+    empty ``<html>``.
 
     The text goes to libxml2 as UTF-8 bytes: lxml refuses a str that declares an XML encoding.
     libxml2 gives up at a nesting depth of 2,048 (a fatal error in its log, the rest of the page
@@ -54,15 +57,24 @@ def parse(text: str) -> HtmlElement:
     """
     from lxml import etree
 
-    data = text.encode("utf-8", "replace")
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "replace")
     parser = _parser()
-    root = etree.fromstring(data, parser) if text.strip() else None
+    root = None if _blank(data) else etree.fromstring(data, parser)
     if root is not None and any(e.level_name == "FATAL" for e in parser.error_log):
         builder = etree.TreeBuilder(parser=parser)
         root = etree.fromstring(data, _parser(target=builder))
     if root is None:
         root = parser.makeelement("html")
     return root
+
+
+#: An ASCII character that is not white space (as str.isspace() reads it): the text is not blank.
+_NOT_BLANK = re.compile(rb"[^\t\n\x0b\x0c\r\x1c-\x1f \x80-\xff]")
+
+
+def _blank(data: bytes) -> bool:
+    """Whether UTF-8 *data* is only white space (Unicode's, as ``str.strip`` removes it)."""
+    return _NOT_BLANK.search(data) is None and not data.decode("utf-8", "replace").strip()
 
 
 def _parser(**options):
@@ -112,16 +124,33 @@ def text_of(el: HtmlElement | None) -> str | None:
     if el is None:
         return None
     if not len(el):  # no children: its own text, the usual date line or teaser, without the walk
-        muted = el.tag in _NO_TEXT or next(el.iterancestors(*_NO_TEXT), None) is not None
-        return clean_text("" if muted else el.text or "", 100_000)
+        return clean_text("" if _muted(el) else el.text or "", 100_000)
     return clean_text("".join(_strings(el)), 100_000)
+
+
+#: Per document (by its root element): whether an element can be inside a script, style, template
+#: or ruby annotation, which only one of them with child elements allows (in HTML, scripts and
+#: styles hold text alone). Looking once saves a walk up the tree for every field read.
+_MUTING: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _muted(el: HtmlElement) -> bool:
+    """Whether *el*'s text is not the page's: it is, or is inside, a script, style, template or
+    ruby annotation."""
+    if el.tag in _NO_TEXT:
+        return True
+    root = el.getroottree().getroot()
+    muting = _MUTING.get(root)
+    if muting is None:
+        muting = _MUTING[root] = any(len(e) for e in root.iter(*_NO_TEXT))
+    return muting and next(el.iterancestors(*_NO_TEXT), None) is not None
 
 
 def _strings(el: HtmlElement) -> list[str]:
     """The text pieces of *el* in document order, " " at block edges; an explicit stack, no recursion."""
     parts: list[str] = []
     # Inside a script, style, template or ruby annotation, no text is the page's (block edges still are).
-    muted = el.tag in _NO_TEXT or next(el.iterancestors(*_NO_TEXT), None) is not None
+    muted = _muted(el)
     # The stack holds what is left to do, last first: strings to emit (an element's text, the text
     # after it, a block's closing space) and (element, muted) pairs to enter.
     stack: list[object] = []
@@ -159,9 +188,26 @@ def resolve(base: str, href: str | None) -> str | None:
     href = href.strip()
     if not href or href.startswith("#"):
         return None
+    origin = _origin(base) if href[0] == "/" and _PLAIN_PATH.fullmatch(href) else None
+    if origin:  # the usual "/path/page.htm": what urljoin gives, without its two splits
+        return origin + href
     absolute = urljoin(base, href)
     # urljoin gives the scheme first, as urlsplit would read it (any case): no second split needed
     return absolute if absolute.partition(":")[0].lower() in ("http", "https") else None
+
+
+#: A path from the host's root that urljoin keeps as it is: no second slash at its start (a host),
+#: no dot segment, query, fragment or parameters (which it may rewrite), printable ASCII only.
+_PLAIN_PATH = re.compile(r"(?!.*(?:/\.|[?#;]))/(?!/)[!-~]*")
+
+
+@lru_cache(maxsize=64)
+def _origin(base: str) -> str | None:
+    """``scheme://host`` of an http(s) *base*, as urljoin writes it; None for any other base."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 @lru_cache(maxsize=1024)

@@ -67,7 +67,7 @@ class Page:
     validators: Validators = field(default_factory=Validators)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawItem:
     """One listing entry as it appears on the page: text with white space collapsed, links absolute."""
 
@@ -96,7 +96,7 @@ class Listing:
     detected_as: str | None = None  #: set when generic detection found the items: their blocks' shape
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     """A normalised listing entry: what the feed is made of, before the history adds its times."""
 
@@ -117,7 +117,7 @@ class Item:
         return tuple(c for c in (self.label, self.kind) if c)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredItem:
     """An item of the history, with the times spfeed keeps for it."""
 

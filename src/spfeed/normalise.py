@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from spfeed.dates import parse_date_line, parse_date_value
@@ -81,10 +81,10 @@ def web_link(link: str) -> str:
     return quote(link, safe=_URL_SAFE)
 
 
-def canonical_id(link: str) -> str:
+def canonical_id(link: str, parts: SplitResult | None = None) -> str:
     """The item's id: its absolute link with scheme and host lower-cased, default port, user-info
-    and fragment dropped."""
-    parts = urlsplit(link)
+    and fragment dropped. *parts*: ``urlsplit(link)``, when the caller has it."""
+    parts = parts or urlsplit(link)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if ":" in host:  # an IPv6 address
@@ -147,7 +147,7 @@ def read_date(date_text: str | None, source_zone: str, *, date_value: str | None
     if seen is not None and seen.utcoffset() is None:
         raise ValueError("seen must be an aware datetime")
     tz = zone(source_zone)
-    local_seen = seen.astimezone(tz) if seen is not None else None
+    local_seen = _local(seen, tz) if seen is not None else None
     line = parse_date_line(date_text, seen=local_seen, date_order=date_order)
     kind = line.kind
     value = parse_date_value(date_value)
@@ -170,6 +170,11 @@ def read_date(date_text: str | None, source_zone: str, *, date_value: str | None
         if ahead > FUTURE_SLACK:
             return Dated(None, kind, future=published)
     return Dated(published, kind, approximate=line.approximate)
+
+
+@lru_cache(maxsize=16)  # a run reads all its items against one moment
+def _local(moment: datetime, tz: tzinfo) -> datetime:
+    return moment.astimezone(tz)
 
 
 def published_at(date_text: str | None, source_zone: str, *, date_value: str | None = None,
@@ -200,14 +205,14 @@ def normalise_or_reason(raw: RawItem, source_zone: str, *, seen: datetime | None
     parts = urlsplit(link) if link else None
     if not link or parts.scheme not in ("http", "https") or not parts.hostname:
         return Normalised(None, SKIP_NO_LINK)
-    link = without_userinfo(link)
-    if len(link) > MAX_LINK:
+    shown = without_userinfo(link)
+    if len(shown) > MAX_LINK:
         return Normalised(None, SKIP_LONG_LINK)
     dated = read_date(clean_text(raw.date_text, MAX_LABEL), source_zone, date_value=raw.date_value, seen=seen,
                       date_order=date_order)
     item = Item(
-        id=canonical_id(link),
-        link=link,
+        id=canonical_id(shown, parts if shown is link else None),
+        link=shown,
         title=title,
         summary=clean_text(raw.summary, MAX_SUMMARY),
         label=clean_text(raw.label, MAX_LABEL),

@@ -547,7 +547,7 @@ class _Walk:
         self.pages = 0  #: pages read so far
 
     def __iter__(self) -> Iterator[_PageRead]:
-        from spfeed.encoding import decode_html
+        from spfeed.encoding import html_utf8
         from spfeed.extract import check_source_selectors, extract
         from spfeed.health import problems
 
@@ -557,7 +557,7 @@ class _Walk:
         previous: frozenset[str] = frozenset()
         page = first
         for number in range(1, self.max_pages + 1):
-            text, _ = decode_html(page.body, page.charset)
+            text = html_utf8(page.body, page.charset)  # the body itself, when it is UTF-8
             listing = extract(text, page.final_url, source.selectors, source.base_url, detect=source.detect)
             del text
             valid, notes, skipped = _normalised(listing, source, page.final_url, self.seen)

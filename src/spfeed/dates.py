@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 
 _MONTHS: dict[str, int] = {}
@@ -115,6 +116,7 @@ class DateLine:
     at: datetime | None = None
 
 
+@lru_cache(maxsize=256)  # a page names a few months, on every line
 def month_number(word: str) -> int | None:
     """1-12 for an English, French or Spanish month name or abbreviation, else None."""
     folded = unicodedata.normalize("NFKD", word.casefold())
@@ -240,54 +242,63 @@ def _fold(text: str) -> str:
 
 
 def _find_date(text: str, date_order: str = "DMY") -> tuple[date, str] | None:
-    """The first readable date in *text* and the text after it."""
-    candidates: list[tuple[int, date, int]] = []
-    for m in _DAY_MONTH_YEAR.finditer(text):
-        month = month_number(m.group(2))
-        year = int(m.group(4))
-        if month is None:
-            continue
-        if m.group(3) is not None:  # a range across months: "30 December - 2 January 2024"
-            end_month = month_number(m.group(3))
-            if end_month is None:
-                continue
-            if end_month < month:
-                year -= 1
-        day = _make(year, month, int(m.group(1)))
-        if day:
-            candidates.append((m.start(), day, m.end()))
-            break
-    for m in _MONTH_DAY_YEAR.finditer(text):
-        month = month_number(m.group(1))
-        day = _make(int(m.group(3)), month, int(m.group(2))) if month else None
-        if day:
-            candidates.append((m.start(), day, m.end()))
-            break
-    for m in _ISO.finditer(text):
-        day = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        if day:
-            candidates.append((m.start(), day, m.end()))
-            break
-    for m in _NUMERIC.finditer(text):
-        first, second, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
-        if m.group(2) == ".":  # dots are always day first
-            day = _make(year, second, first)
-        elif date_order == "MDY":
-            day = _make(year, first, second) or _make(year, second, first)
-        else:
-            day = _make(year, second, first) or _make(year, first, second)
-        if day:
-            candidates.append((m.start(), day, m.end()))
-            break
-    for m in _YEAR_FIRST.finditer(text):
-        day = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        if day:
-            candidates.append((m.start(), day, m.end()))
-            break
-    if not candidates:
+    """The first readable date in *text* and the text after it: the one that starts first, the
+    earlier reader of :data:`_READERS` on a tie."""
+    best: tuple[int, date, int] | None = None
+    for pattern, read in _READERS:
+        for m in pattern.finditer(text):
+            day = read(m, date_order)
+            if day:
+                if best is None or m.start() < best[0]:
+                    best = (m.start(), day, m.end())
+                break
+        if best is not None and best[0] == 0:
+            break  # no date starts earlier, and a tie goes to the reader before
+    if best is None:
         return None
-    start, day, end = min(candidates, key=lambda c: c[0])
-    return day, text[end:]
+    return best[1], text[best[2]:]
+
+
+def _day_month_year(m: re.Match, date_order: str) -> date | None:
+    month = month_number(m.group(2))
+    if month is None:
+        return None
+    year = int(m.group(4))
+    if m.group(3) is not None:  # a range across months: "30 December - 2 January 2024"
+        end_month = month_number(m.group(3))
+        if end_month is None:
+            return None
+        if end_month < month:
+            year -= 1
+    return _make(year, month, int(m.group(1)))
+
+
+def _month_day_year(m: re.Match, date_order: str) -> date | None:
+    month = month_number(m.group(1))
+    return _make(int(m.group(3)), month, int(m.group(2))) if month else None
+
+
+def _numeric(m: re.Match, date_order: str) -> date | None:
+    first, second, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+    if m.group(2) == ".":  # dots are always day first
+        return _make(year, second, first)
+    if date_order == "MDY":
+        return _make(year, first, second) or _make(year, second, first)
+    return _make(year, second, first) or _make(year, first, second)
+
+
+def _year_month_day(m: re.Match, date_order: str) -> date | None:
+    return _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+
+
+#: The date patterns and what reads a match (None: not a date), in the order that wins a tie.
+_READERS: tuple[tuple[re.Pattern, Callable[[re.Match, str], date | None]], ...] = (
+    (_DAY_MONTH_YEAR, _day_month_year),
+    (_MONTH_DAY_YEAR, _month_day_year),
+    (_ISO, _year_month_day),
+    (_NUMERIC, _numeric),
+    (_YEAR_FIRST, _year_month_day),
+)
 
 
 def _make(year: int, month: int | None, day: int) -> date | None:

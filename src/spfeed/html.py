@@ -15,6 +15,7 @@ from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
+import weakref
 from weakref import WeakKeyDictionary
 
 from spfeed.normalise import clean_text
@@ -130,19 +131,26 @@ def text_of(el: HtmlElement | None) -> str | None:
 
 #: Per document (by its root element): whether an element can be inside a script, style, template
 #: or ruby annotation, which only one of them with child elements allows (in HTML, scripts and
-#: styles hold text alone). Looking once saves a walk up the tree for every field read.
+#: styles hold text alone). Looking once saves a walk up the tree for every field read; the
+#: document read last is checked first, without the dictionary's (Python-level) lookup.
 _MUTING: WeakKeyDictionary = WeakKeyDictionary()
+_last_muting: tuple[weakref.ref, bool] | None = None
 
 
 def _muted(el: HtmlElement) -> bool:
     """Whether *el*'s text is not the page's: it is, or is inside, a script, style, template or
     ruby annotation."""
+    global _last_muting
     if el.tag in _NO_TEXT:
         return True
     root = el.getroottree().getroot()
-    muting = _MUTING.get(root)
-    if muting is None:
-        muting = _MUTING[root] = any(len(e) for e in root.iter(*_NO_TEXT))
+    if _last_muting is not None and _last_muting[0]() is root:
+        muting = _last_muting[1]
+    else:
+        muting = _MUTING.get(root)
+        if muting is None:
+            muting = _MUTING[root] = any(len(e) for e in root.iter(*_NO_TEXT))
+        _last_muting = (weakref.ref(root), muting)
     return muting and next(el.iterancestors(*_NO_TEXT), None) is not None
 
 
@@ -260,11 +268,17 @@ def machine_date(el: HtmlElement | None) -> str | None:
     if el is None:
         return None
     for candidate in [el, *islice(el.iterdescendants("time", "meta", "data", "abbr"), 50)]:
-        names = {"time": ("datetime",), "data": ("value",), "abbr": ("title",)}.get(candidate.tag, ())
-        if set(DATE_PROPERTIES) & set((attribute(candidate, "itemprop") or "").split()):
+        names = _DATE_ATTRIBUTES.get(candidate.tag, ())
+        itemprop = candidate.get("itemprop")
+        if itemprop is not None and not _DATE_PROPERTY_SET.isdisjoint(itemprop.split()):
             names = ("content", "datetime", *names)
         for name in names:
             value = attribute(candidate, name)
             if value and ISO_DATE.fullmatch(value):
                 return value
     return None
+
+
+#: The attribute that holds an element's machine-readable date, by element.
+_DATE_ATTRIBUTES = {"time": ("datetime",), "data": ("value",), "abbr": ("title",)}
+_DATE_PROPERTY_SET = frozenset(DATE_PROPERTIES)

@@ -41,6 +41,7 @@ _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufff
 # backwards or hide part of it), and tag characters (invisible text).
 _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069\U000e0000-\U000e007f]")
 _SPACE = re.compile(r"\s+")
+_ASCII = re.compile(r"[\x00-\x7f]+")
 
 
 def clean_text(text: str | None, limit: int | None = MAX_SUMMARY) -> str | None:
@@ -50,7 +51,9 @@ def clean_text(text: str | None, limit: int | None = MAX_SUMMARY) -> str | None:
         return None
     text = _FORBIDDEN.sub(" ", text)
     if not text.isascii():  # the invisible characters and combining marks are none of them ASCII
-        text = _cap_marks(_INVISIBLE.sub("", text))
+        text = _INVISIBLE.sub("", text)
+        if any(unicodedata.category(c) in ("Mn", "Me") for c in _ASCII.sub("", text)):
+            text = _cap_marks(text)
     text = _SPACE.sub(" ", text).strip()  # \s covers no-break and other Unicode spaces
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"

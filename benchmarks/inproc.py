@@ -1,7 +1,7 @@
 """In-process loops, run by bench.py in a fresh interpreter: prints the median seconds of one call
 after a warm-up (the first calls import and fill caches; a long-running `spfeed run` has paid that).
 
-    python benchmarks/inproc.py update CONFIG.yaml N   # pipeline.update(config): the scheduler's job
+    python benchmarks/inproc.py update CONFIG.yaml N   # pipeline.update as the scheduler's job calls it
     python benchmarks/inproc.py check URL N            # `spfeed check URL`, in-process, output discarded
 """
 
@@ -20,11 +20,13 @@ WARM_UP = {"update": 3, "check": 1}
 def _update(config_path: str):
     from spfeed import config as config_module
     from spfeed.pipeline import update
+    from spfeed.store import KeptStore
 
     config = config_module.load(Path(config_path))
+    kept = KeptStore(config.state_path)  # as `spfeed run` keeps it, from its first run on
 
     def once() -> None:
-        report = update(config)
+        report = update(config, kept=kept)
         if report.exit_code:
             raise SystemExit(f"inproc: update failed: {report.failures}")
 

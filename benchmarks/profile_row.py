@@ -27,13 +27,15 @@ import cProfile, sys
 from pathlib import Path
 from spfeed import config
 from spfeed.pipeline import update
+from spfeed.store import KeptStore
 cfg = config.load(Path(sys.argv[1]))
+kept = KeptStore(cfg.state_path)
 for _ in range(3):
-    update(cfg)
+    update(cfg, kept=kept)
 profile = cProfile.Profile()
 profile.enable()
 for _ in range(100):
-    update(cfg)
+    update(cfg, kept=kept)
 profile.disable()
 profile.dump_stats(sys.argv[2])
 """

@@ -97,6 +97,66 @@ def test_sigterm_during_a_run_exits_0_and_leaves_no_half_state(tmp_path, site):
     assert result.returncode == 0, result.stderr
 
 
+def journal_mode(path) -> str:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_the_state_stays_open_between_runs_and_is_shared_with_other_commands(tmp_path, site):
+    """`spfeed run` keeps the state open (WAL) from its first run to its stop; `status` and a
+    cron `update` alongside read and write it; at the stop it is a plain rollback-journal file again."""
+    from conftest import run_cli
+
+    url = site.route("/p", Reply(body=listing([entry(1)])), Reply(body=listing([entry(2), entry(1)])),
+                     Reply(body=listing([entry(3), entry(2), entry(1)])))
+    config = write_config(tmp_path, url, schedule={"every": "1s"}, state={"lock_timeout": 10})
+    state = tmp_path / "state" / "spfeed.sqlite"
+    process = start(config)
+    try:
+        wait_for(lambda: (tmp_path / "feeds" / "atom.xml").exists())
+        assert journal_mode(state) == "wal"
+        status = run_cli("--config", str(config), "status", "--json")
+        assert status.returncode == 0, status.stderr
+        beside = run_cli("--config", str(config), "update", "--json")  # a cron run, between two of its runs
+        assert beside.returncode == 0, beside.stderr
+        wait_for(lambda: len(site.hits("/p")) >= 4)
+    finally:
+        code, out, err = stop(process)
+    assert code == 0, err
+    assert journal_mode(state) == "delete" and not state.with_name(state.name + "-wal").exists(), err
+    ids = sorted(i["id"] for i in json.loads(beside.stdout)["new"])
+    # every item once: what the cron run added, the run saw as known, and the other way round
+    announced = re.findall(r"WCMS_\d+", out) + re.findall(r"WCMS_\d+", " ".join(ids))
+    assert len(announced) == len(set(announced)) == 3, (out, ids)
+
+
+def test_a_killed_run_keeps_what_it_published(tmp_path, site):
+    """SIGKILL leaves the state in WAL mode with its log beside it; the next command reads both,
+    and an item the killed process published is not new again."""
+    from conftest import run_cli
+
+    url = site.page("/p", listing([entry(1), entry(2)]))
+    config = write_config(tmp_path, url, schedule={"every": "1h"})
+    process = start(config)
+    try:
+        wait_for(lambda: (tmp_path / "feeds" / "atom.xml").exists())
+        wait_for(lambda: "2 new" in (process.stdout.readline() or ""))
+    finally:
+        code, _, _ = stop(process, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    state = tmp_path / "state" / "spfeed.sqlite"
+    assert journal_mode(state) == "wal"
+    site.page("/p", listing([entry(3), entry(1), entry(2)]))
+    result = run_cli("--config", str(config), "update", "--json")
+    assert result.returncode == 0, result.stderr
+    assert [re.search(r"WCMS_\d+", i["id"]).group() for i in json.loads(result.stdout)["new"]] == ["WCMS_100003"]
+
+
 def test_a_bad_cron_expression_is_a_config_error(tmp_path):
     config = write_config(tmp_path, "https://127.0.0.1:9/", schedule={"cron": "61 * * * *"})
     from conftest import run_cli

@@ -8,7 +8,7 @@ import pytest
 from spfeed.decide import decide
 from spfeed.errors import StoreError
 from spfeed.model import Item, SourceState
-from spfeed.store import SCHEMA_VERSION, Store, _MIGRATIONS
+from spfeed.store import SCHEMA_VERSION, KeptStore, Store, _MIGRATIONS
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
 SRC = "https://www.ilo.org/secsoc/lang--en/index.htm"
@@ -164,3 +164,77 @@ def test_runs_are_recorded(tmp_path):
         store.finish_run(run, NOW, "failed", 3, message="no items", http={SRC: {"status": 200}})
         row = store.conn.execute("SELECT command, outcome, exit_code, message, http FROM runs").fetchone()
     assert row == ("update", "failed", 3, "no items", '{"' + SRC + '": {"status": 200}}')
+
+
+# -- the store `spfeed run` keeps open between its runs ----------------------------------------------
+
+
+def journal_mode(path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_a_kept_store_is_in_wal_mode_until_it_is_closed(tmp_path):
+    path = tmp_path / "state.sqlite"
+    kept = KeptStore(path)
+    store = kept.open()
+    assert kept.open() is store  # one connection for every run
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    apply(store, [item(1)])
+    other = sqlite3.connect(path)  # another connection (a cron run's, a `status`) reads what it committed
+    assert other.execute("SELECT id FROM items").fetchall() == [("https://www.ilo.org/1",)]
+    other.close()
+    kept.close()
+    assert journal_mode(path) == "delete"
+    assert not (tmp_path / "state.sqlite-wal").exists()
+
+
+def test_a_kept_store_waits_for_the_disk_before_a_feed_is_published(tmp_path):
+    """Its bookkeeping commits do not wait (synchronous=NORMAL); saving the plan, which the feed
+    files published next show, does (FULL): a power cut cannot leave a feed ahead of the history."""
+    store = KeptStore(tmp_path / "state.sqlite").open()
+    said: list[str] = []
+    store.conn.set_trace_callback(said.append)
+    apply(store, [item(1)])
+    store.conn.set_trace_callback(None)
+    begin = said.index("BEGIN IMMEDIATE")
+    assert said[begin - 1] == "PRAGMA synchronous = FULL"
+    assert said[said.index("COMMIT", begin) + 1] == "PRAGMA synchronous = NORMAL"
+    assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+    store.close()
+
+
+def test_a_kept_store_follows_its_path_when_the_file_is_replaced(tmp_path):
+    path = tmp_path / "state.sqlite"
+    with Store.open(tmp_path / "backup.sqlite") as backup:
+        apply(backup, [item(7)])
+    kept = KeptStore(path)
+    first = kept.open()
+    apply(first, [item(1)])
+    (tmp_path / "backup.sqlite").replace(path)  # an operator restores a backup while `spfeed run` runs
+    again = kept.open()
+    assert again is not first
+    assert [s.id for s in again.newest("", 10)] == ["https://www.ilo.org/7"]
+    kept.forget()  # after an error on it: the next run opens the file again
+    assert kept.open() is not again
+    kept.close()
+
+
+def test_a_kept_store_serves_runs_on_any_thread(tmp_path):
+    """The scheduler may start each run on another of its threads (one at a time)."""
+    import threading
+
+    path = tmp_path / "state.sqlite"
+    kept = KeptStore(path)
+    opened = threading.Thread(target=lambda: apply(kept.open(), [item(1)]))
+    opened.start()
+    opened.join()
+    apply(kept.open(), [item(2)])
+    kept.close()
+    assert journal_mode(path) == "delete"
+    with Store.open(path) as store:
+        assert store.item_count("") == 2

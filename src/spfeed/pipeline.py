@@ -21,11 +21,11 @@ from urllib.parse import urlsplit
 
 from spfeed import __version__
 from spfeed.config import LANGUAGE_TAG, Config, FeedSpec, HttpSettings, Source
-from spfeed.errors import FetchError, HealthError, Interrupted, PublishError, SpfeedError, printable
+from spfeed.errors import FetchError, HealthError, Interrupted, PublishError, SpfeedError, StoreError, printable
 from spfeed.fetch import fetch, host_of, may_follow, reachable_hosts
 from spfeed.lock import exclusive
 from spfeed.model import FILES, RunReport, SourceState
-from spfeed.store import Store, http_key
+from spfeed.store import KeptStore, Store, http_key
 
 if TYPE_CHECKING:  # the types of a run that reads or renders a page: not imported by an unchanged one
     from spfeed.items import FeedMeta, Item, Links, Listing, Page, RawItem, StoredItem
@@ -75,16 +75,26 @@ def render_key(feed: FeedSpec) -> str:
 
 
 def update(config: Config, now: Clock = utc_now, stop: threading.Event | None = None,
-           feeds: Sequence[str] | None = None) -> RunReport:
-    """One pass of the pipeline over every source of every feed (or of the *feeds* named)."""
+           feeds: Sequence[str] | None = None, kept: KeptStore | None = None) -> RunReport:
+    """One pass of the pipeline over every source of every feed (or of the *feeds* named).
+    *kept*: the state database as `spfeed run` keeps it open between its runs."""
     chosen = config.select(feeds)
-    with exclusive(config.state_path, config.lock_timeout), Store.open(config.state_path) as store:
-        def work(run_http: dict) -> RunReport:
-            started = now()
-            return _each_feed(config, store, chosen, now, run_http,
-                              lambda feed: _update(config, feed, store, started, now, stop, run_http))
+    with exclusive(config.state_path, config.lock_timeout):
+        store = kept.open() if kept is not None else Store.open(config.state_path)
+        try:
+            def work(run_http: dict) -> RunReport:
+                started = now()
+                return _each_feed(config, store, chosen, now, run_http,
+                                  lambda feed: _update(config, feed, store, started, now, stop, run_http))
 
-        return _recorded(store, "update", now, work)
+            return _recorded(store, "update", now, work)
+        except StoreError:
+            if kept is not None:
+                kept.forget()  # opened again by the next run
+            raise
+        finally:
+            if kept is None:
+                store.close()
 
 
 def backfill(config: Config, max_pages: int | None = None, now: Clock = utc_now, stop: threading.Event | None = None,

@@ -66,14 +66,16 @@ def run(config: Config) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from spfeed.extract import check_selectors
+    from spfeed.store import KeptStore
 
     check_selectors(config)
     when = trigger(config)
     stop = threading.Event()
     scheduler = BlockingScheduler()
+    kept = KeptStore(config.state_path)  # the state database, open from the first run to the stop
 
     def job() -> None:
-        _run_once(config, stop)
+        _run_once(config, stop, kept)
 
     def on_signal(signum: int, _frame) -> None:
         log.log(NOTICE, "spfeed run: received %s; stopping after the current run", signal.Signals(signum).name)
@@ -92,10 +94,22 @@ def run(config: Config) -> int:
                       misfire_grace_time=None, next_run_time=now)
     log.log(NOTICE, "%s", start_line(config, when.get_next_fire_time(None, now).astimezone()))
     scheduler.start()  # returns after shutdown; the executor's thread finishes the current run
+    _close(config, kept)
     return 0
 
 
-def _run_once(config: Config, stop: threading.Event) -> None:
+def _close(config: Config, kept) -> None:
+    """Close the kept state database once the current run (which holds the run lock) is over."""
+    from spfeed.lock import exclusive
+
+    try:
+        with exclusive(config.state_path, config.lock_timeout):
+            kept.close()
+    except SpfeedError as e:  # still running: the file stays as the run leaves it (consistent)
+        log.info("left the state database open: %s", e)
+
+
+def _run_once(config: Config, stop: threading.Event, kept=None) -> None:
     """One scheduled update; never raises, so the schedule goes on whatever happens. Its summary
     goes to stdout as `update` prints it; its warnings and errors are log lines (with the run's
     log format)."""
@@ -103,7 +117,7 @@ def _run_once(config: Config, stop: threading.Event) -> None:
     from spfeed.pipeline import update
 
     try:
-        report = update(config, stop=stop)
+        report = update(config, stop=stop, kept=kept)
     except Interrupted as e:
         log.warning("%s", e)
     except SpfeedError as e:

@@ -251,13 +251,16 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
+        self.kept = False  #: opened to be kept between runs, in WAL mode (see :class:`KeptStore`)
+        self.identity: tuple[int, int] | None = None  #: (device, inode) of the file opened
 
     @classmethod
-    def open(cls, path: Path) -> Store:
+    def open(cls, path: Path, *, kept: bool = False) -> Store:
         """Open (creating or migrating) the state file at *path*; never overwrites one it cannot read.
 
         Neither the file nor its side files (``-journal``, ``-wal``, ``-shm``) may be symbolic links
-        or anything but regular files; a new file is created 0600, whatever the umask.
+        or anything but regular files; a new file is created 0600, whatever the umask. *kept*: for
+        :class:`KeptStore` (WAL mode, commits that do not wait for the disk but the plan's).
         """
         try:
             make_folders(path.parent)
@@ -272,7 +275,8 @@ class Store:
         except OSError as e:
             raise StoreError(f"state database {path}: {e.strerror or e}") from None
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+            # a kept store serves runs that the scheduler may start on different threads, one at a time
+            conn = sqlite3.connect(path, isolation_level=None, timeout=5.0, check_same_thread=not kept)
         except sqlite3.Error as e:
             os.close(fd)
             raise StoreError(f"state database {path}: {e}") from e
@@ -289,16 +293,22 @@ class Store:
             conn.close()
             raise StoreError(f"state database {path} was replaced while it was being opened; refusing it")
         store = cls(conn, path)
+        store.identity = (mine.st_dev, mine.st_ino)
         try:
-            store._prepare()
+            store._prepare(kept)
         except BaseException:
             conn.close()
             raise
         return store
 
     @_guard
-    def _prepare(self) -> None:
-        self.conn.execute("PRAGMA synchronous = FULL")
+    def _prepare(self, kept: bool = False) -> None:
+        if kept:  # WAL needs a moment alone with the file: a reader (`status`) may have it; then not
+            try:
+                self.kept = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
+            except sqlite3.OperationalError:
+                self.kept = False
+        self.conn.execute("PRAGMA synchronous = NORMAL" if self.kept else "PRAGMA synchronous = FULL")
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreError(
@@ -318,7 +328,20 @@ class Store:
                 self.conn.execute(f"PRAGMA user_version = {version}")
 
     def close(self) -> None:
+        if self.kept:  # back to the rollback journal that one-off runs and `status` expect
+            try:
+                self.conn.execute("PRAGMA journal_mode = DELETE")
+            except sqlite3.Error:
+                pass  # another connection has the file: it stays in WAL mode, which works as well
         self.conn.close()
+
+    def is_at(self, path: Path) -> bool:
+        """Whether *path* still names the file this store has open (not moved, replaced or deleted)."""
+        try:
+            named = os.lstat(path)
+        except OSError:
+            return False
+        return (named.st_dev, named.st_ino) == self.identity
 
     def __enter__(self) -> Store:
         return self
@@ -336,6 +359,19 @@ class Store:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    @contextmanager
+    def _durable(self) -> Iterator[None]:
+        """A kept store's transaction that waits for the disk, as every one of a one-off run does:
+        the feed files published after it must never show what the history could lose."""
+        if not self.kept:
+            yield
+            return
+        self.conn.execute("PRAGMA synchronous = FULL")
+        try:
+            yield
+        finally:
+            self.conn.execute("PRAGMA synchronous = NORMAL")
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -538,14 +574,17 @@ class Store:
         *zones* maps each source URL to its time zone's name (kept with the item for writing its times).
         """
         feed = plan.feed
-        with self.transaction():
+        written = (*plan.new, *(u for u, _ in plan.updated))
+        with self._durable(), self.transaction():
             self.conn.executemany(
                 f"INSERT OR REPLACE INTO items ({_WRITE_COLUMNS}) VALUES ({','.join('?' * _WRITE_COUNT)})",
-                [_row(s, zones[s.source]) for s in (*plan.new, *(u for u, _ in plan.updated))],
+                [_row(s, zones[s.source]) for s in written],
             )
+            fresh = {s.id for s in written}  # written just now with this run's sighting
             self.conn.executemany(
                 "UPDATE items SET last_seen = ?, position = ?, source = ? WHERE feed = ? AND id = ?",
-                [(_iso_utc(now), position, url, feed, item_id) for item_id, position, url in plan.seen],
+                [(_iso_utc(now), position, url, feed, item_id) for item_id, position, url in plan.seen
+                 if item_id not in fresh],
             )
             for url, ids in plan.presence.items():
                 self.conn.execute("DELETE FROM presence WHERE feed = ? AND source = ?", (feed, url))
@@ -643,6 +682,44 @@ def _stored(row: tuple) -> StoredItem:
         first_seen=parse(row[10]), last_seen=parse(row[11]), changed_at=parse(row[12]) if row[12] else None,
         position=row[13], source=row[14], lang=row[15], feed=row[16],
     )
+
+
+class KeptStore:
+    """The state database of a long-running process (`spfeed run`), opened once and kept between
+    its runs, in WAL mode with ``synchronous=NORMAL``: a run's commits then cost no wait for the
+    disk, but the one that saves a feed's new history before its files are published. A power cut
+    may lose the bookkeeping of the last run (its row in the runs table, a source's validators),
+    which the next run redoes; never an item a published file shows. See the README's
+    "Durability of the state database".
+
+    :meth:`open` is called with the run lock held, which keeps the runs (on whichever thread) one
+    at a time. The file is opened again when *path* no longer names it (moved or replaced), and
+    after a run that failed on the store.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._store: Store | None = None
+
+    def open(self) -> Store:
+        store = self._store
+        if store is not None and (store.conn.in_transaction or not store.is_at(self.path)):
+            self.forget()
+            store = None
+        if store is None:
+            store = self._store = Store.open(self.path, kept=True)
+        return store
+
+    def forget(self) -> None:
+        """Close the store (after an error on it): the next :meth:`open` opens the file again."""
+        store, self._store = self._store, None
+        if store is not None:
+            try:
+                store.close()
+            except sqlite3.Error:
+                pass
+
+    close = forget
 
 
 # -- read-only queries for `spfeed status` ----------------------------------------------------------

@@ -1,5 +1,6 @@
 """Fetching against a real local HTTP server: politeness, conditional GET, retries, limits."""
 
+import os
 import socket
 import time
 
@@ -286,3 +287,24 @@ def test_the_session_kept_for_the_next_fetch_keeps_no_cookies(site):
     for url in (first, first, second):
         assert fetch(url, FAST) is not None
     assert [("Cookie" in r.headers) for r in site.requests] == [False, False, False]
+
+
+@pytest.mark.parametrize("env", [
+    {},
+    {"HTTP_PROXY": "http://proxy.example:3128"},
+    {"https_proxy": "http://proxy.example:3128", "no_proxy": "ilo.org"},
+    {"NO_PROXY": "*"},
+    {"ALL_PROXY": "socks5://proxy.example:1080"},
+    {"HTTP_PROXY": ""},
+])
+def test_the_proxies_are_what_requests_takes_from_the_environment(monkeypatch, env):
+    from requests.utils import get_environ_proxies
+
+    from spfeed.fetch import _proxies
+
+    for name in [n for n in os.environ if n.lower().endswith("_proxy")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for url in ("https://www.ilo.org/secsoc/", "http://example.org/a"):
+        assert _proxies(url) == get_environ_proxies(url)

@@ -229,11 +229,23 @@ def _new_session(guard: _Guard):
 def _environment(url: str) -> dict:
     """What requests would take from the environment for *url*, less ``.netrc``: the proxies
     (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY``…) and the CA bundle."""
-    from requests.utils import get_environ_proxies
-
     verify = next((os.environ[k] for k in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
                    if os.environ.get(k)), True)
-    return {"proxies": get_environ_proxies(url), "verify": verify}
+    return {"proxies": _proxies(url), "verify": verify}
+
+
+def _proxies(url: str) -> dict:
+    """requests' proxies for *url* from the environment. Where the environment is the only place
+    proxies are set (not macOS or Windows, which have system settings too), no ``*_proxy``
+    variable means none, without requests' two readings of the whole environment per request."""
+    import urllib.request
+
+    if urllib.request.getproxies is urllib.request.getproxies_environment and not any(
+            name[-6:].lower() == "_proxy" for name in os.environ):
+        return {}
+    from requests.utils import get_environ_proxies
+
+    return get_environ_proxies(url)
 
 
 class _Retry(Exception):

@@ -8,6 +8,7 @@ row in the runs table; nothing is parsed, rendered or written.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -60,6 +61,7 @@ class _Reading:
     partial: bool = False  #: a later page could not be read: what was listed before stays listed
 
 
+@functools.lru_cache(maxsize=256)  # `spfeed run` asks for the same sources' every few hours
 def fingerprint(source: Source) -> str:
     """What the extraction of *source* depends on besides the page: a changed setting or a new
     spfeed version reads an unchanged page again."""
@@ -68,7 +70,12 @@ def fingerprint(source: Source) -> str:
 
 def render_key(feed: FeedSpec) -> str:
     """What a feed's files depend on besides the items: a changed setting renders them again."""
-    return hashlib.sha256(repr((feed.settings, feed.output, __version__)).encode()).hexdigest()[:16]
+    return _render_key(feed.settings, feed.output)
+
+
+@functools.lru_cache(maxsize=256)
+def _render_key(settings, output) -> str:
+    return hashlib.sha256(repr((settings, output, __version__)).encode()).hexdigest()[:16]
 
 
 # -- commands ------------------------------------------------------------------------------------

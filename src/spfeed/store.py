@@ -363,7 +363,8 @@ class Store:
     @contextmanager
     def _durable(self) -> Iterator[None]:
         """A kept store's transaction that waits for the disk, as every one of a one-off run does:
-        the feed files published after it must never show what the history could lose."""
+        what follows it (the feed files published, announcements sent) must never show what the
+        history could lose."""
         if not self.kept:
             yield
             return
@@ -480,8 +481,9 @@ class Store:
     def save_pending(self, failed: Iterable[tuple[str, str, str]], retried: Iterable[tuple[int, str | None]],
                      now: datetime) -> None:
         """Keep new failed deliveries ((channel, announcement JSON, reason)), and settle retried
-        ones ((id, None) delivered: removed; (id, reason) failed again)."""
-        with self.transaction():
+        ones ((id, None) delivered: removed; (id, reason) failed again). Durable, as a plan is: an
+        announcement must be neither lost nor sent twice."""
+        with self._durable(), self.transaction():
             self.conn.executemany(
                 "INSERT INTO pending (channel, announcement, created, reason) VALUES (?, ?, ?, ?)",
                 [(channel, data, _iso_utc(now), reason) for channel, data, reason in failed])
@@ -687,10 +689,10 @@ def _stored(row: tuple) -> StoredItem:
 class KeptStore:
     """The state database of a long-running process (`spfeed run`), opened once and kept between
     its runs, in WAL mode with ``synchronous=NORMAL``: a run's commits then cost no wait for the
-    disk, but the one that saves a feed's new history before its files are published. A power cut
-    may lose the bookkeeping of the last run (its row in the runs table, a source's validators),
-    which the next run redoes; never an item a published file shows. See the README's
-    "Durability of the state database".
+    disk, but those that save a feed's new history (before its files are published) and the
+    announcements still to deliver. A power cut may lose the bookkeeping of the last run (its row
+    in the runs table, a source's validators), which the next run redoes; never an item a
+    published file shows. See the README's "Durability of the state database".
 
     :meth:`open` is called with the run lock held, which keeps the runs (on whichever thread) one
     at a time. The file is opened again when *path* no longer names it (moved or replaced), and

@@ -293,3 +293,22 @@ def test_the_state_vanishing_mid_run_is_named(baseline, site, what):
     result = spfeed(baseline, "update")  # starts a new history, and publishes the page
     assert result.returncode == 0 and result.stdout.startswith("3 new"), result.stderr
     assert len(parse_feed((baseline.feeds / "atom.xml").read_bytes()).entries) == 3
+
+
+def test_the_files_of_one_folder_are_made_durable_with_one_folder_sync(tmp_path, monkeypatch):
+    """Each file is flushed to disk before its rename; the folder that holds the renames once."""
+    from spfeed import publish
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(publish.os, "fsync", fsync)
+    paths = [tmp_path / "feeds" / name for name in ("rss.xml", "atom.xml", "feed.json")]
+    assert all(publish.write_if_changed(p, b"<x/>", sync_folder=False) for p in paths)
+    publish.sync_folders(paths)
+    assert synced == ["file", "file", "file", "folder"]
+    assert all(p.read_bytes() == b"<x/>" for p in paths)

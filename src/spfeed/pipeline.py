@@ -730,7 +730,7 @@ def _publish(feed: FeedSpec, store: Store, empty_ok: bool = False) -> list[str]:
     An empty history publishes nothing: an error for `regenerate`, and for `update` (whose first
     run failed) the reason is already in its report.
     """
-    from spfeed.publish import write_if_changed
+    from spfeed.publish import sync_folders, write_if_changed
 
     items = store.newest(feed.name, feed.output.max_items)
     if not items:
@@ -739,7 +739,8 @@ def _publish(feed: FeedSpec, store: Store, empty_ok: bool = False) -> list[str]:
         raise SpfeedError(f"the history of {feed.label} in {store.path} is empty: nothing to publish yet "
                           "(run spfeed update)")
     files = _render_feed(feed, store, items)
-    written = [str(path) for path, data in files.items() if write_if_changed(path, data)]
+    written = [str(path) for path, data in files.items() if write_if_changed(path, data, sync_folder=False)]
+    sync_folders(written)  # before the history says they are written
     for fmt, name in FILES.items():
         if fmt != "opml" and fmt not in feed.output.formats and feed.path(fmt).exists():
             log.info("%s: left in place, no longer written (%s is not in output.formats)", feed.path(fmt), fmt)

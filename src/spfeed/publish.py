@@ -15,14 +15,15 @@ log = logging.getLogger(__name__)
 FEED_MODE = 0o644  #: feeds are published: world-readable, never executable, never set-id
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
+def write_if_changed(path: Path, data: bytes, *, sync_folder: bool = True) -> bool:
     """Put *data* at *path* unless it is already there; True when the file was written.
 
     A temporary file in the same folder is written, flushed to disk and renamed over the old one,
     so a reader sees the old feed or the new one, never a part. The new file is 0644 whatever the
     umask or the old file's mode. Only a regular file at *path* is read back (never more than one
     byte past *data*); a link, FIFO or device there is replaced by the rename, never read or
-    written through; a folder there is refused. A missing folder is created (0755).
+    written through; a folder there is refused. A missing folder is created (0755). Without
+    *sync_folder*, the caller makes the rename durable (:func:`sync_folders`, once for several files).
     """
     try:
         if read_regular(path, len(data) + 1) == data:
@@ -55,8 +56,15 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         except OSError:
             pass
         raise PublishError(f"cannot write {path}: {e.strerror or e}") from None
-    _sync_folder(folder)
+    if sync_folder:
+        _sync_folder(folder)
     return True
+
+
+def sync_folders(paths) -> None:
+    """Make the renames of files written without *sync_folder* durable: each folder once."""
+    for folder in dict.fromkeys(Path(p).parent for p in paths):
+        _sync_folder(folder)
 
 
 def _check_replaceable(path: Path) -> None:

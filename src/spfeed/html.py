@@ -10,13 +10,12 @@ comments, processing instructions, scripts, styles, templates or ruby annotation
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterator
 from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin
-import weakref
-from weakref import WeakKeyDictionary
+from urllib.parse import urljoin, urlsplit
 
 from spfeed.normalise import clean_text
 
@@ -129,11 +128,10 @@ def text_of(el: HtmlElement | None) -> str | None:
     return clean_text("".join(_strings(el)), 100_000)
 
 
-#: Per document (by its root element): whether an element can be inside a script, style, template
-#: or ruby annotation, which only one of them with child elements allows (in HTML, scripts and
-#: styles hold text alone). Looking once saves a walk up the tree for every field read; the
-#: document read last is checked first, without the dictionary's (Python-level) lookup.
-_MUTING: WeakKeyDictionary = WeakKeyDictionary()
+#: The document read last (by its root element, weakly) and whether an element of it can be inside
+#: a script, style, template or ruby annotation, which only one of them with child elements allows
+#: (in HTML, scripts and styles hold text alone): looked for once per document, it saves a walk up
+#: the tree for every field read.
 _last_muting: tuple[weakref.ref, bool] | None = None
 
 
@@ -147,9 +145,7 @@ def _muted(el: HtmlElement) -> bool:
     if _last_muting is not None and _last_muting[0]() is root:
         muting = _last_muting[1]
     else:
-        muting = _MUTING.get(root)
-        if muting is None:
-            muting = _MUTING[root] = any(len(e) for e in root.iter(*_NO_TEXT))
+        muting = any(len(e) for e in root.iter(*_NO_TEXT))
         _last_muting = (weakref.ref(root), muting)
     return muting and next(el.iterancestors(*_NO_TEXT), None) is not None
 
@@ -212,8 +208,6 @@ _PLAIN_PATH = re.compile(r"(?!.*(?:/\.|[?#;]))/(?!/)[!-~]*")
 @lru_cache(maxsize=64)
 def _origin(base: str) -> str | None:
     """``scheme://host`` of an http(s) *base*, as urljoin writes it; None for any other base."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(base)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
 

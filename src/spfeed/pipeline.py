@@ -61,7 +61,7 @@ class _Reading:
     partial: bool = False  #: a later page could not be read: what was listed before stays listed
 
 
-@functools.lru_cache(maxsize=256)  # `spfeed run` asks for the same sources' every few hours
+@functools.lru_cache(maxsize=256)  # `spfeed run` fingerprints the same sources every few hours
 def fingerprint(source: Source) -> str:
     """What the extraction of *source* depends on besides the page: a changed setting or a new
     spfeed version reads an unchanged page again."""

@@ -13,9 +13,13 @@ import logging
 import signal
 import threading
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from spfeed.config import Config, parse_duration
 from spfeed.errors import ConfigError, Interrupted, SpfeedError
+
+if TYPE_CHECKING:
+    from spfeed.store import KeptStore
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +102,7 @@ def run(config: Config) -> int:
     return 0
 
 
-def _close(config: Config, kept) -> None:
+def _close(config: Config, kept: KeptStore) -> None:
     """Close the kept state database once the current run (which holds the run lock) is over."""
     from spfeed.lock import exclusive
 
@@ -109,7 +113,7 @@ def _close(config: Config, kept) -> None:
         log.info("left the state database open: %s", e)
 
 
-def _run_once(config: Config, stop: threading.Event, kept=None) -> None:
+def _run_once(config: Config, stop: threading.Event, kept: KeptStore | None = None) -> None:
     """One scheduled update; never raises, so the schedule goes on whatever happens. Its summary
     goes to stdout as `update` prints it; its warnings and errors are log lines (with the run's
     log format)."""

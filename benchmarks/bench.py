@@ -356,8 +356,8 @@ def fill_history(state: Path, total: int) -> None:
 def build_rows(server: Server, root: Path, quick: bool) -> list[tuple[str, Callable[[], list[Result]]]]:
     """Every row of the table, each as a function that prepares and measures it."""
     loops = 50 if quick else 200
-    rounds = 3 if quick else 9
-    heavy_rounds = 2 if quick else 5  # rows whose runs take seconds each
+    rounds = 3 if quick else 15
+    heavy_rounds = 2 if quick else 9  # rows whose runs take seconds each
     heavy_warm_up = 0 if quick else 1
     scale = 8 if quick else 1  # --quick: the large pages at an eighth of their size
     naive_out = root / "naive-out"

@@ -1,7 +1,7 @@
 """spfeed's performance goals, measured: paired timings of spfeed against the naive script it
 replaces (and other references), with medians, ratios and each row's goal in one table.
 
-    .venv/bin/python benchmarks/bench.py            # the full run, about 10 minutes
+    .venv/bin/python benchmarks/bench.py            # the full run, about 7 minutes
     .venv/bin/python benchmarks/bench.py --quick    # about a minute: fewer rounds, shorter loops
 
 How it measures (the machine may be shared and noisy, so every figure is paired):

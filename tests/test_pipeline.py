@@ -306,3 +306,17 @@ def test_an_unchanged_page_costs_twelve_statements_and_two_commits(tmp_path, sit
     assert report.not_modified and not report.written
     assert [s for s in statements if s in ("BEGIN IMMEDIATE", "COMMIT")] == ["BEGIN IMMEDIATE", "COMMIT"] * 2
     assert len(statements) == 12, statements
+
+
+def test_items_in_their_place_are_not_copied(tmp_path, site, monkeypatch):
+    """A page's items keep the positions they were read with through the run: none is copied to
+    move it (a copy per item and stage cost a first update of 8,000 items a twentieth of its time)."""
+    import spfeed.diff
+
+    config = load(write_config(tmp_path, site.page("/p", listing([entry(n) for n in range(1, 6)]))))
+    copies: list[object] = []
+    real = spfeed.diff.replace
+    monkeypatch.setattr(spfeed.diff, "replace", lambda item, **changes: copies.append(item) or real(item, **changes))
+    report = update(config)
+    assert [item.position for item in report.new] == [0, 1, 2, 3, 4]
+    assert copies == []

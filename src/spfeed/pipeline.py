@@ -529,7 +529,8 @@ def _read_pages(config: Config, source: Source, first: Page, state: SourceState,
     warnings: list[str] = []
     for page in walk:
         warnings.extend(page.warnings)
-        items.extend(placed(item, len(items) + i) for i, item in enumerate(page.items))
+        start = len(items)  # (not in the generator: extend appends as it goes)
+        items.extend(placed(item, start + i) for i, item in enumerate(page.items))
         if page.number <= listed_pages:
             listed.update(item.id for item in page.items)
         if progress is not None:

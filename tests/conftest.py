@@ -246,6 +246,17 @@ def clock() -> Clock:
     return Clock()
 
 
+def journal_mode(path: Path) -> str:
+    """The journal mode the SQLite file at *path* is in ("delete", "wal"), read by a connection of its own."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        conn.close()
+
+
 def validate_atom(data: bytes) -> None:
     """Check Atom bytes against RFC 4287's RELAX NG schema and Schematron rules from ../shared/validation.
 

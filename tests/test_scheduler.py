@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import Reply, write_config
+from conftest import Reply, journal_mode, write_config
 from pages import entry, listing
 from spfeed.config import load
 from spfeed.scheduler import trigger
@@ -95,16 +95,6 @@ def test_sigterm_during_a_run_exits_0_and_leaves_no_half_state(tmp_path, site):
     site.route("/p", Reply(body=listing([entry(1)])))
     result = run_cli("--config", str(config), "update", "--json")
     assert result.returncode == 0, result.stderr
-
-
-def journal_mode(path) -> str:
-    import sqlite3
-
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute("PRAGMA journal_mode").fetchone()[0]
-    finally:
-        conn.close()
 
 
 def test_the_state_stays_open_between_runs_and_is_shared_with_other_commands(tmp_path, site):

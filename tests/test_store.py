@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from conftest import journal_mode
 from spfeed.decide import decide
 from spfeed.errors import StoreError
 from spfeed.model import Item, SourceState
@@ -167,14 +168,6 @@ def test_runs_are_recorded(tmp_path):
 
 
 # -- the store `spfeed run` keeps open between its runs ----------------------------------------------
-
-
-def journal_mode(path) -> str:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute("PRAGMA journal_mode").fetchone()[0]
-    finally:
-        conn.close()
 
 
 def test_a_kept_store_is_in_wal_mode_until_it_is_closed(tmp_path):

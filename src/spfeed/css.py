@@ -23,11 +23,12 @@ import copy
 import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
-from weakref import WeakKeyDictionary
 
 from cssselect import ExpressionError, HTMLTranslator, SelectorError, parse
 from cssselect.parser import CombinedSelector, tokenize
 from lxml import etree
+
+from spfeed.html import document_fact
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -126,18 +127,14 @@ def _scoped(css: str) -> str:
 
 
 _TRANSLATOR = Translator()
-#: Whether a document (by its root element) has a <template>: only then must matches be checked
-#: for one around them (a walk up the tree, which costs on pages nested thousands deep).
-_TEMPLATES: WeakKeyDictionary = WeakKeyDictionary()
 _OUTSIDE_TEMPLATES = "[not(ancestor::template[count(. | $scope) != 1])]"
 
 
 def _has_templates(root: HtmlElement) -> bool:
-    """Whether the document of *root* has a ``<template>`` (looked for once per document)."""
-    templates = _TEMPLATES.get(root)
-    if templates is None:
-        templates = _TEMPLATES[root] = next(root.iter("template"), None) is not None
-    return templates
+    """Whether the document of *root* has a ``<template>`` (looked for once per document): only
+    then must matches be checked for one around them (a walk up the tree, which costs on pages
+    nested thousands deep)."""
+    return document_fact(root, "templates", lambda r: next(r.iter("template"), None) is not None)
 
 
 class Compiled:

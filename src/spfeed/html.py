@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
+from weakref import WeakKeyDictionary
 
 from spfeed.normalise import clean_text
 
@@ -128,26 +129,38 @@ def text_of(el: HtmlElement | None) -> str | None:
     return clean_text("".join(_strings(el)), 100_000)
 
 
-#: The document read last (by its root element, weakly) and whether an element of it can be inside
-#: a script, style, template or ruby annotation, which only one of them with child elements allows
-#: (in HTML, scripts and styles hold text alone): looked for once per document, it saves a walk up
-#: the tree for every field read.
-_last_muting: tuple[weakref.ref, bool] | None = None
+#: Facts about a document (by its root element, weakly), each looked for once: the document read
+#: last is checked first, without the dictionary's (Python-level) lookup.
+_FACTS: WeakKeyDictionary = WeakKeyDictionary()
+_last_facts: tuple[weakref.ref, dict] | None = None
+
+
+def document_fact(el: HtmlElement, name: str, find: Callable[[HtmlElement], bool]) -> bool:
+    """*find(root)* for the document of *el*, computed once per document under *name*."""
+    global _last_facts
+    root = el.getroottree().getroot()
+    if _last_facts is not None and _last_facts[0]() is root:
+        facts = _last_facts[1]
+    else:
+        facts = _FACTS.get(root)
+        if facts is None:
+            facts = _FACTS[root] = {}
+        _last_facts = (weakref.ref(root), facts)
+    found = facts.get(name)
+    if found is None:
+        found = facts[name] = find(root)
+    return found
 
 
 def _muted(el: HtmlElement) -> bool:
     """Whether *el*'s text is not the page's: it is, or is inside, a script, style, template or
-    ruby annotation."""
-    global _last_muting
+    ruby annotation. Only one of them with child elements allows an element inside (in HTML,
+    scripts and styles hold text alone): looked for once per document, that saves a walk up the
+    tree for every field read."""
     if el.tag in _NO_TEXT:
         return True
-    root = el.getroottree().getroot()
-    if _last_muting is not None and _last_muting[0]() is root:
-        muting = _last_muting[1]
-    else:
-        muting = any(len(e) for e in root.iter(*_NO_TEXT))
-        _last_muting = (weakref.ref(root), muting)
-    return muting and next(el.iterancestors(*_NO_TEXT), None) is not None
+    return document_fact(el, "muting", lambda root: any(len(e) for e in root.iter(*_NO_TEXT))) and \
+        next(el.iterancestors(*_NO_TEXT), None) is not None
 
 
 def _strings(el: HtmlElement) -> list[str]:

@@ -283,17 +283,17 @@ class Store:
         # SQLite opened the file by name: make sure it is the one just checked, not a link swapped
         # in meanwhile. Our descriptor is closed before SQLite takes any lock (closing one drops
         # all of the process's POSIX locks on the file).
+        store = cls(conn, path)
         try:
-            mine, named = os.fstat(fd), os.lstat(path)
+            mine = os.fstat(fd)
+            store.identity = (mine.st_dev, mine.st_ino)
         except OSError:
-            named = None
+            pass
         finally:
             os.close(fd)
-        if named is None or (named.st_dev, named.st_ino) != (mine.st_dev, mine.st_ino):
+        if not store.is_at(path):
             conn.close()
             raise StoreError(f"state database {path} was replaced while it was being opened; refusing it")
-        store = cls(conn, path)
-        store.identity = (mine.st_dev, mine.st_ino)
         try:
             store._prepare(kept)
         except BaseException:

@@ -198,6 +198,11 @@ def test_a_kept_store_waits_for_the_disk_before_a_feed_is_published(tmp_path):
     assert said[begin - 1] == "PRAGMA synchronous = FULL"
     assert said[said.index("COMMIT", begin) + 1] == "PRAGMA synchronous = NORMAL"
     assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+    said.clear()
+    store.conn.set_trace_callback(said.append)
+    store.save_pending([("webhook", "{}", "HTTP 500")], [], NOW)  # an announcement still to deliver
+    store.conn.set_trace_callback(None)
+    assert said[said.index("BEGIN IMMEDIATE") - 1] == "PRAGMA synchronous = FULL"
     store.close()
 
 
@@ -213,7 +218,10 @@ def test_a_kept_store_follows_its_path_when_the_file_is_replaced(tmp_path):
     assert again is not first
     assert [s.id for s in again.newest("", 10)] == ["https://www.ilo.org/7"]
     kept.forget()  # after an error on it: the next run opens the file again
-    assert kept.open() is not again
+    third = kept.open()
+    assert third is not again
+    third.conn.execute("BEGIN")  # a run that stopped inside a transaction
+    assert kept.open() is not third
     kept.close()
 
 

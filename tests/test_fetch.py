@@ -8,9 +8,9 @@ import pytest
 
 from conftest import Reply
 from spfeed import __version__
-from spfeed.config import HttpSettings
+from spfeed.config import DEFAULT_USER_AGENT, HttpSettings
 from spfeed.errors import FetchError
-from spfeed.fetch import fetch
+from spfeed.fetch import _Helper, fetch
 from spfeed.model import Validators
 
 HTML = b"<html><body><p>hello</p></body></html>"
@@ -25,6 +25,41 @@ def test_a_page_with_a_truthful_user_agent(site):
     assert request.headers["User-Agent"].startswith(f"spfeed/{__version__}")
     assert "text/html" in request.headers["Accept"]
     assert "If-None-Match" not in request.headers
+
+
+def test_the_request_as_sent(site):
+    """What a conditional GET says, header by header and in this order (requests' own, without
+    anything from a session or the environment)."""
+    url = site.route("/p", Reply(body=HTML))
+    fetch(url, FAST, Validators('"v1"', "Wed, 01 Jun 2022 10:00:00 GMT"))
+    [request] = site.hits("/p")
+    assert list(request.headers.items()) == [
+        ("Host", url.split("/")[2]),
+        ("User-Agent", DEFAULT_USER_AGENT),
+        ("Accept-Encoding", "gzip, deflate"),
+        ("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"),
+        ("Connection", "keep-alive"),
+        ("If-None-Match", '"v1"'),
+        ("If-Modified-Since", "Wed, 01 Jun 2022 10:00:00 GMT"),
+    ]
+
+
+def test_fetches_one_after_another_share_one_helper_thread(site):
+    url = site.page("/p", HTML)
+    fetch(url, FAST)
+    idle = list(_Helper._idle)
+    fetch(url, FAST)
+    assert idle and _Helper._idle == idle  # the same helper took the second fetch and came back
+
+
+def test_a_helper_left_past_its_deadline_gets_no_other_fetch_and_ends(site):
+    fetch(site.page("/ok", HTML), FAST)  # a helper is idle now: the next fetch takes it
+    idle = list(_Helper._idle)
+    with pytest.raises(FetchError, match="no complete response within 0.5 s"):
+        fetch(site.route("/p", Reply(body=HTML * 10, drip=0.1)), HttpSettings(timeout=0.5, retries=0))
+    assert _Helper._idle == idle[:-1]  # the helper that ran it was not given back
+    idle[-1].thread.join(5)  # it stops at its next chunk, then ends
+    assert not idle[-1].thread.is_alive()
 
 
 def test_conditional_get(site):

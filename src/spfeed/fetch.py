@@ -273,7 +273,8 @@ def fetch(url: str, http: HttpSettings, validators: Validators | None = None,
     if urlsplit(url).scheme == "file":
         return read_file(url, http.max_bytes)
     guard = _Guard(http.allow_private, frozenset() if http.allow_private else _addresses(host_of(origin or url)))
-    headers = {"User-Agent": http.user_agent, "Accept": _ACCEPT, "Accept-Encoding": "gzip, deflate"}
+    headers = {"User-Agent": http.user_agent, "Accept-Encoding": "gzip, deflate", "Accept": _ACCEPT,
+               "Connection": "keep-alive"}  # as a session's get sends them
     if validators is not None and validators.etag:
         headers["If-None-Match"] = validators.etag
     if validators is not None and validators.last_modified:
@@ -328,22 +329,57 @@ def _with_deadline(work, seconds: float):
     doing: a server that drips a byte a second never trips a socket timeout."""
     cancel = threading.Event()
     outcome: dict[str, object] = {}
+    finished = threading.Event()
 
     def run() -> None:
         try:
             outcome["value"] = work(cancel)
         except BaseException as e:  # handed to the caller's thread
             outcome["error"] = e
+        finally:
+            finished.set()
 
-    worker = threading.Thread(target=run, name="spfeed-fetch", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
+    helper = _Helper.take()
+    helper.tasks.put(run)
+    if not finished.wait(seconds):
         cancel.set()  # the helper stops at its next chunk; its socket times out on its own
+        helper.tasks.put(None)  # and then ends: it is not given back
         raise _Retry(f"no complete response within {seconds:g} s")
+    _Helper.give_back(helper)
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome.get("value")
+
+
+class _Helper:
+    """A helper thread for :func:`_with_deadline`, kept between fetches (`spfeed run` fetches every
+    few minutes; starting a thread costs more than handing one a task). A daemon: it never holds
+    the process up. One left working past its deadline is never given back, so no fetch waits
+    behind another."""
+
+    _idle: list[_Helper] = []  #: helpers given back, waiting for a task
+
+    def __init__(self) -> None:
+        from _queue import SimpleQueue  # queue.SimpleQueue, without importing the queue module
+
+        self.tasks: SimpleQueue = SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, name="spfeed-fetch", daemon=True)
+        self.thread.start()
+
+    @classmethod
+    def take(cls) -> _Helper:
+        try:
+            return cls._idle.pop()
+        except IndexError:
+            return cls()
+
+    @classmethod
+    def give_back(cls, helper: _Helper) -> None:
+        cls._idle.append(helper)
+
+    def _serve(self) -> None:
+        while (task := self.tasks.get()) is not None:
+            task()
 
 
 def _get(url: str, headers: dict[str, str], http: HttpSettings, guard: _Guard, hosts: frozenset[str] | None,
@@ -359,8 +395,10 @@ def _get(url: str, headers: dict[str, str], http: HttpSettings, guard: _Guard, h
             try:
                 # reads may take a second longer than the overall deadline, so that the deadline, not a
                 # socket timeout at the same instant, says what happened
-                response = session.get(target, headers=headers, timeout=(http.timeout, http.timeout + 1),
-                                       stream=True, allow_redirects=False, **_environment(target))
+                # prepared here, not by the session: it has nothing of its own to merge in
+                request = requests.Request("GET", target, headers=headers).prepare()
+                response = session.send(request, timeout=(http.timeout, http.timeout + 1), stream=True,
+                                        allow_redirects=False, **_environment(target))
             except _Refused as e:
                 raise FetchError(f"{where}: refused to connect to {e.address} (a private address; "
                                  f"set http.allow_private: true to allow it)") from None

@@ -322,12 +322,20 @@ def test_regenerate_reads_no_page_so_it_imports_no_parser_and_no_http_client(tmp
     ([], None),
     (["nonsense"], None),
 ])
-def test_only_the_chosen_commands_parser_is_built(argv, command):
+def test_only_the_chosen_commands_parser_is_built(argv, command, capsys):
     from spfeed.cli import build_parser, chosen_command
 
     assert chosen_command(argv) == command
-    if command is not None:  # the lean parser reads the arguments as the full one does
-        assert vars(build_parser(command).parse_args(argv)) == vars(build_parser().parse_args(argv))
+    if command is None:
+        return
+    # the lean parser reads the arguments as the full one does, and refuses a wrong one in the same words
+    assert vars(build_parser(command).parse_args(argv)) == vars(build_parser().parse_args(argv))
+    refusals = []
+    for parser in (build_parser(command), build_parser()):
+        with pytest.raises(SystemExit) as exit:
+            parser.parse_args([*argv, "--no-such-option"])
+        refusals.append((exit.value.code, capsys.readouterr().err))
+    assert refusals[0] == refusals[1] and refusals[0][0] == 2 and "--no-such-option" in refusals[0][1]
 
 
 def test_the_prompt_exit_still_lets_a_profiler_write_its_data(tmp_path):

@@ -55,9 +55,11 @@ COMMANDS = {
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The command line's parser. With *only* (a command's name), that command alone gets its
-    options and the others just their summary, which is all that parsing its arguments needs:
-    building every subcommand's parser costs a cron run a few milliseconds for nothing."""
+    """The command line's parser. With *only* (a command's name), that command's alone, which is
+    all that parsing its arguments needs: the other commands show only in ``spfeed --help`` and in
+    the error for an unknown command, and neither is asked for by a line naming a known command.
+    Building every command's parser (argparse looks up its translations for each) costs a cron run
+    a few milliseconds for nothing."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-c", "--config", metavar="PATH", default=argparse.SUPPRESS,
                         help="config file (default: $SPFEED_CONFIG, else ./config.yaml)")
@@ -76,8 +78,6 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for name, summary in COMMANDS.items():
         if only is None or name == only:
             _ADD_OPTIONS[name](commands, name, summary, common, feed_option)
-        else:
-            commands.add_parser(name, help=summary)
     return parser
 
 

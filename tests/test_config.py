@@ -187,3 +187,20 @@ def test_a_config_string_xml_cannot_hold_exits_2_before_anything_runs(tmp_path, 
     assert captured.out == ""
     assert captured.err == f"spfeed: error: {path}: feed.title: contains U+0001, a character XML cannot hold\n"
     assert site.hits("/p") == [] and not (tmp_path / "feeds").exists()
+
+
+def test_printable_ascii_strings_skip_the_xml_character_check_safely():
+    """A printable ASCII string is taken without the pattern of characters XML cannot hold: the
+    pattern matches none of them, and every other ASCII character is looked at."""
+    import re
+
+    from spfeed import config
+
+    every = "".join(chr(c) for c in range(0x20, 0x7F))
+    assert not re.search(config._NOT_XML, every)
+    forbidden = [c for c in map(chr, range(0x80)) if re.search(config._NOT_XML, c)]
+    assert forbidden and not any(c.isprintable() for c in forbidden)
+    import json
+
+    assert parse(MINIMAL.replace("  title: T", f"  title: {json.dumps(every)}"),
+                 Path("config.yaml")).feeds[0].settings.title == every.strip()

@@ -328,6 +328,22 @@ def test_printable(text, limit, expected):
     assert printable(text, limit) == expected
 
 
+def test_printable_ascii_is_left_as_it_is_without_a_look_at_the_patterns():
+    """printable() skips its patterns for printable ASCII: none of them matches there."""
+    import re
+
+    from spfeed import errors
+
+    every = "".join(chr(c) for c in range(0x20, 0x7F))
+    assert every.isascii() and every.isprintable()
+    assert not re.search(errors._UNPRINTABLE, every) and not re.search(errors._ESCAPE, every)
+    assert printable(every, 1000) == every
+    # and no other character passes the shortcut: each control is one the patterns take out
+    for c in map(chr, range(0x80)):
+        if not c.isprintable():
+            assert re.search(errors._UNPRINTABLE, c), repr(c)
+
+
 @pytest.fixture
 def tls_site(tmp_path):
     """A Site behind TLS with a self-signed certificate for 127.0.0.1, made by openssl."""

@@ -28,8 +28,10 @@ DEFAULT_USER_AGENT = f"spfeed/{__version__} (RSS/Atom feeds of ILO news listings
 DEFAULT_CRON = "0 */6 * * *"
 #: Every format spfeed writes, in the order of model.FILES: the default of ``output.formats``.
 ALL_FORMATS = tuple(FILES)
+# The patterns here are strings, compiled by re when first used: most are for keys a config seldom
+# has, and compiling them all cost every run about 3 ms.
 #: A feed's name: a slug of letters, digits and "-".
-FEED_NAME = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+FEED_NAME = r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*"
 
 
 @dataclass(frozen=True)
@@ -258,7 +260,7 @@ def _with_lines(messages: list[str], text: str, path: Path) -> list[str]:
             key = message[len(prefix):].partition(": ")[0]
             while key and line is None:
                 line = lines.get(key)
-                key = _PARENT.sub("", key)
+                key = re.sub(_PARENT, "", key)
         if line is None:
             located.append((0, message))
         else:
@@ -266,7 +268,7 @@ def _with_lines(messages: list[str], text: str, path: Path) -> list[str]:
     return [message for _, message in sorted(located, key=lambda pair: pair[0])]
 
 
-_PARENT = re.compile(r"(?:^|\.)[^.\[]*$|\[\d+\]$")
+_PARENT = r"(?:^|\.)[^.\[]*$|\[\d+\]$"
 
 
 def key_lines(text: str) -> dict[str, int]:
@@ -306,19 +308,19 @@ FEED_KEYS = ("title", "description", "link", "language", "author", "hubs")
 #: The keys of an ``output`` block (top level, or a feed's own).
 OUTPUT_KEYS = ("dir", "max_items", "formats", "by_label")
 #: Characters XML 1.0 cannot hold, which no feed could carry.
-_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
 #: How a source's slashed dates read (as spfeed.dates.DATE_ORDERS, kept here off the cheap path).
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 #: A host name or an IP address as allow_hosts lists them (IPv6 in brackets or bare).
-_HOST = re.compile(r"[A-Za-z0-9._-]+\.?|\[?[0-9A-Fa-f:.]+\]?")
+_HOST = r"[A-Za-z0-9._-]+\.?|\[?[0-9A-Fa-f:.]+\]?"
 #: An unknown key's message, as _Reader.table and announce.settings write it.
-_KNOWN_KEYS = re.compile(r"unknown key \(known keys: ([^()]*)\)")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_KNOWN_KEYS = r"unknown key \(known keys: ([^()]*)\)"
+_DURATION = r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$"
 
 
 def parse_duration(text: str) -> float:
     """Seconds in "90s", "30m", "6h" or "1d"; ValueError otherwise."""
-    m = _DURATION.match(text)
+    m = re.match(_DURATION, text)
     if not m or float(m.group(1)) <= 0:
         raise ValueError(text)
     return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
@@ -343,7 +345,7 @@ class _Reader:
 
     def fail(self, key: str, message: str) -> ConfigError:
         """The error for *key*; an unknown key's message gains "did you mean …?" when one is close."""
-        known = _KNOWN_KEYS.fullmatch(message)
+        known = re.fullmatch(_KNOWN_KEYS, message)
         if known:
             from difflib import get_close_matches
 
@@ -393,7 +395,7 @@ class _Reader:
             return default
         if not isinstance(value, str) or not value.strip():
             raise self.fail(where, f"expected a non-empty string, got {_kind(value)}")
-        bad = _NOT_XML.search(value)
+        bad = None if value.isascii() and value.isprintable() else re.search(_NOT_XML, value)
         if bad:
             raise self.fail(where, f"contains U+{ord(bad.group()):04X}, a character XML cannot hold")
         return value.strip()
@@ -572,7 +574,7 @@ class _Reader:
         table = self.table(entry, key, FEED_KEYS + ("name", "sources", "output"))
         name = self.string(table, "name", key, required=True)
         assert name is not None
-        if not FEED_NAME.fullmatch(name):
+        if not re.fullmatch(FEED_NAME, name):
             raise self.fail(f"{key}.name", f"expected a slug of letters, digits and -, got {name!r}")
         if name in names:
             raise self.fail(f"{key}.name", f"two feeds are named {name!r}")
@@ -734,7 +736,7 @@ class _Reader:
         hosts = []
         for i, host in enumerate(value):
             where = f"{key}.{name}[{i}]"
-            if not isinstance(host, str) or not _HOST.fullmatch(host.strip()):
+            if not isinstance(host, str) or not re.fullmatch(_HOST, host.strip()):
                 raise self.fail(where, f"expected a host name such as www.ilo.org (no scheme, port or path), "
                                        f"got {_kind(host)}")
             hosts.append(host.strip().lower().rstrip(".").strip("[]"))
@@ -820,8 +822,8 @@ _CRON_FIELDS = (
     ("month", 1, 12, ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")),
     ("weekday", 0, 6, ("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
 )
-_CRON_NUMBERS = re.compile(r"(\*|\d+)(?:-(\d+))?(?:/(\d+))?")
-_CRON_NAMES = re.compile(r"([a-z]+)(?:-([a-z]+))?")
+_CRON_NUMBERS = r"(\*|\d+)(?:-(\d+))?(?:/(\d+))?"
+_CRON_NAMES = r"([a-z]+)(?:-([a-z]+))?"
 
 
 def cron_problem(expression: str) -> str | None:
@@ -841,7 +843,7 @@ def cron_problem(expression: str) -> str | None:
 
 def _cron_item(item: str, name: str, low: int, high: int, names: tuple[str, ...]) -> str | None:
     """What is wrong with one item of a cron field (``*/15``, ``1-5``, ``mon-fri``), or None."""
-    m = _CRON_NAMES.fullmatch(item) if names else None
+    m = re.fullmatch(_CRON_NAMES, item) if names else None
     if m:
         if any(v is not None and v not in names for v in m.groups()):
             return f"{name} {item!r}: expected names such as {names[0]}"
@@ -849,7 +851,7 @@ def _cron_item(item: str, name: str, low: int, high: int, names: tuple[str, ...]
         if last is not None and first > last:
             return f"{name} range {item!r} goes backwards"
         return None
-    m = _CRON_NUMBERS.fullmatch(item)
+    m = re.fullmatch(_CRON_NUMBERS, item)
     if not m or (m.group(1) == "*" and m.group(2) is not None):
         return f"{name} {item!r} is not a number, a range, a step or a list"
     star = m.group(1) == "*"

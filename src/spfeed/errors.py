@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 
 # C0 and C1 controls (ESC starts terminal escape sequences, BEL ends OSC ones) and bidi controls.
-_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")  # CSI and OSC sequences, whole
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Patterns, compiled by re on first use: printable ASCII (most text) needs neither.
+_ESCAPE = r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # CSI and OSC sequences, whole
+_UNPRINTABLE = "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 
 
 def printable(text: str, limit: int = 200) -> str:
     """*text* from the network made safe for a message: controls and bidi marks removed (tabs and
     line breaks become spaces, so a message stays one line) and capped near *limit* with "…"."""
-    text = _UNPRINTABLE.sub(lambda m: " " if m.group() in "\t\n\r\x0b\x0c" else "", _ESCAPE.sub("", str(text)))
+    text = str(text)
+    if not (text.isascii() and text.isprintable()):  # printable ASCII holds no control and no bidi mark
+        text = re.sub(_UNPRINTABLE, lambda m: " " if m.group() in "\t\n\r\x0b\x0c" else "", re.sub(_ESCAPE, "", text))
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 

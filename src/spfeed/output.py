@@ -15,7 +15,7 @@ from spfeed.errors import printable
 if TYPE_CHECKING:
     from spfeed.config import Selectors, Source
     from spfeed.model import Listing, Page, RunReport, StoredItem
-    from spfeed.pipeline import Checked
+    from spfeed.read import Checked
 
 
 def stdout_closed() -> None:

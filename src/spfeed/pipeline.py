@@ -12,24 +12,23 @@ import functools
 import hashlib
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from spfeed import __version__
 from spfeed.config import LANGUAGE_TAG, Config, FeedSpec, HttpSettings, Source
-from spfeed.errors import FetchError, HealthError, Interrupted, PublishError, SpfeedError, StoreError, printable
-from spfeed.fetch import fetch, host_of, may_follow, reachable_hosts
+from spfeed.errors import FetchError, HealthError, Interrupted, PublishError, SpfeedError, StoreError
+from spfeed.fetch import fetch
 from spfeed.lock import exclusive
 from spfeed.model import FILES, RunReport, SourceState
 from spfeed.store import KeptStore, Store, http_key
 
 if TYPE_CHECKING:  # the types of a run that reads or renders a page: not imported by an unchanged one
-    from spfeed.items import FeedMeta, Item, Links, Listing, Page, RawItem, StoredItem
+    from spfeed.items import FeedMeta, Item, Links, Page, StoredItem
+    from spfeed.read import Checked, Reading
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +46,6 @@ BACKFILL_PAGE_LIMIT = 10_000
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
-
-
-@dataclass
-class _Reading:
-    """A source whose page changed and was read this run."""
-
-    source: Source
-    items: list[Item]  #: every item read, pages in order
-    listed: set[str]  #: the ids that count as "on the page" (what `update` watches)
-    state: SourceState
-    warnings: list[str] = field(default_factory=list)
-    partial: bool = False  #: a later page could not be read: what was listed before stays listed
 
 
 @functools.lru_cache(maxsize=256)  # `spfeed run` fingerprints the same sources every few hours
@@ -154,17 +141,17 @@ def backfill(config: Config, max_pages: int | None = None, now: Clock = utc_now,
                                                      lambda feed: one(feed, run_http)))
 
 
-@dataclass
 class _Backfilled:
     """What a feed's backfill has recorded so far: the summary's items, not the pages read."""
 
-    new: list[StoredItem] = field(default_factory=list)
-    updated: list[tuple[StoredItem, tuple[str, ...]]] = field(default_factory=list)
-    gone: list[StoredItem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    recorded: set[str] = field(default_factory=set)  #: ids stored this run: their first version wins
-    pages: dict[str, int] = field(default_factory=dict)  #: pages read, by source URL
-    left_out: list[int] = field(default_factory=lambda: [0, 0, 0])  #: new, updated, gone past REPORT_CAP
+    def __init__(self) -> None:
+        self.new: list[StoredItem] = []
+        self.updated: list[tuple[StoredItem, tuple[str, ...]]] = []
+        self.gone: list[StoredItem] = []
+        self.warnings: list[str] = []
+        self.recorded: set[str] = set()  #: ids stored this run: their first version wins
+        self.pages: dict[str, int] = {}  #: pages read, by source URL
+        self.left_out = [0, 0, 0]  #: new, updated, gone past REPORT_CAP
 
     def keep(self, done: RunReport) -> None:
         """Add one batch's items to the summary, up to REPORT_CAP of each kind; count the rest."""
@@ -186,7 +173,9 @@ def _backfill_source(config: Config, feed: FeedSpec, source: Source, first: Page
     pages together (they are what `update` watches, its presence), then each page on its own. An
     item already recorded this run (on an earlier page or source) keeps its first version, as a
     merged reading would. Whatever ends the walk, what was read before is stored."""
-    walk = _Walk(config, source, first, stop, limit, now())
+    from spfeed.read import Reading, Walk
+
+    walk = Walk(config, source, first, stop, limit, now())
     batch: list[Item] = []
     listed: set[str] = set()
     watched_done = False  #: the first max_pages pages have been recorded
@@ -196,7 +185,7 @@ def _backfill_source(config: Config, feed: FeedSpec, source: Source, first: Page
         nonlocal batch, listed, watched_done
         fresh = [item for item in batch if item.id not in walked.recorded]
         if fresh or not watched_done:
-            reading = _Reading(source, fresh, listed, replace(state, lang=walk.lang), partial=partial or watched_done)
+            reading = Reading(source, fresh, listed, replace(state, lang=walk.lang), partial=partial or watched_done)
             done = _record(feed, store, [reading], now(), RunReport(), first_position=len(walked.recorded))
             walked.keep(done)
             walked.recorded.update(item.id for item in fresh)
@@ -239,21 +228,11 @@ def regenerate(config: Config, now: Clock = utc_now, feeds: Sequence[str] | None
         return _recorded(store, "regenerate", now, work)
 
 
-@dataclass(frozen=True)
-class Checked:
-    """What `check` found on one page: the listing, each block's item (None when unusable), problems."""
-
-    source: Source
-    page: Page
-    listing: Listing
-    items: tuple[tuple[RawItem, Item | None], ...]
-    problems: tuple[str, ...]
-
-
 def check(http: HttpSettings, sources: tuple[Source, ...], where: str) -> list[Checked]:
     """Fetch and read the first page of each of *sources* as `update` would, touching no state and
     publishing nothing. *where* names the selectors' origin in messages (the config file)."""
     from spfeed.encoding import decode_html
+    from spfeed.read import Checked
     from spfeed.extract import check_source_selectors, extract
     from spfeed.health import problems
     from spfeed.normalise import normalise
@@ -430,7 +409,7 @@ def _adopt(store: Store, feed: FeedSpec) -> None:
 
 def _update(config: Config, feed: FeedSpec, store: Store, started: datetime, now: Clock,
             stop: threading.Event | None, run_http: dict) -> RunReport:
-    readings: list[_Reading] = []
+    readings: list[Reading] = []
     failures: list[SpfeedError] = []
     not_modified = 0
     for source in feed.sources:
@@ -449,7 +428,7 @@ def _update(config: Config, feed: FeedSpec, store: Store, started: datetime, now
     return _finish(feed, store, readings, failures, now, not_modified=not_modified == len(feed.sources))
 
 
-def _finish(feed: FeedSpec, store: Store, readings: list[_Reading], failures: list[SpfeedError], now: Clock,
+def _finish(feed: FeedSpec, store: Store, readings: list[Reading], failures: list[SpfeedError], now: Clock,
             not_modified: bool) -> RunReport:
     """Record what was read and publish when the feed may have changed."""
     warnings = tuple(w for r in readings for w in r.warnings)
@@ -491,7 +470,7 @@ def _failure_record(feed: FeedSpec, source: Source, error: SpfeedError) -> dict:
 
 
 def _read_source(config: Config, feed: FeedSpec, source: Source, store: Store, started: datetime,
-                 stop: threading.Event | None, run_http: dict) -> _Reading | None:
+                 stop: threading.Event | None, run_http: dict) -> Reading | None:
     """Fetch *source*; None when its page is unchanged (304, or the same bytes as last time)."""
     known = store.source_state(feed.name, source.url)
     key = fingerprint(source)
@@ -509,156 +488,11 @@ def _read_source(config: Config, feed: FeedSpec, source: Source, store: Store, s
         if page.validators != known.validators:
             store.save_source(feed.name, source.url, state, started)
         return None
-    reading = _read_pages(config, source, page, state, stop, source.max_pages, source.max_pages, seen=started)
+    from spfeed.read import read_pages
+
+    reading = read_pages(config, source, page, state, stop, source.max_pages, source.max_pages, seen=started)
     run_http[_http_key(feed, source)]["warnings"] = list(reading.warnings)  # for `spfeed status`
     return reading
-
-
-def _read_pages(config: Config, source: Source, first: Page, state: SourceState, stop: threading.Event | None,
-                max_pages: int, listed_pages: int, progress: Progress | None = None,
-                seen: datetime | None = None) -> _Reading:
-    """The items of *source*'s listing from its *first* page on, following the next link up to
-    *max_pages*; items of the first *listed_pages* pages count as listed. *seen* is the run's
-    moment, what relative dates ("2 days ago") are read against. (`update` reads a few pages at
-    once; `backfill` records its walk page by page with :class:`_Walk`.)"""
-    from spfeed.diff import placed
-
-    walk = _Walk(config, source, first, stop, max_pages, seen)
-    items: list[Item] = []
-    listed: set[str] = set()
-    warnings: list[str] = []
-    for page in walk:
-        warnings.extend(page.warnings)
-        start = len(items)  # (not in the generator: extend appends as it goes)
-        items.extend(placed(item, start + i) for i, item in enumerate(page.items))
-        if page.number <= listed_pages:
-            listed.update(item.id for item in page.items)
-        if progress is not None:
-            progress(source, page.number, len(items))
-    warnings.extend(walk.notes)
-    return _Reading(source, items, listed, replace(state, lang=walk.lang), warnings, partial=walk.partial)
-
-
-@dataclass(frozen=True)
-class _PageRead:
-    """One page of a listing, read: its usable items (positions on the page) and what to warn about."""
-
-    number: int  #: 1 for the first page
-    items: tuple[Item, ...]
-    warnings: tuple[str, ...]
-
-
-class _Walk:
-    """One source's listing from its *first* page on, one page at a time (iterate it), following
-    the next link up to *max_pages*. Holds no page once it is yielded, so a long walk reads in
-    bounded memory. It stops, with a note, at a page without items, a next page already read or
-    on another host, and a page that repeats the one before; a later page that cannot be fetched
-    ends it with ``partial`` set. The first page must pass the health rules (HealthError)."""
-
-    def __init__(self, config: Config, source: Source, first: Page, stop: threading.Event | None,
-                 max_pages: int, seen: datetime | None) -> None:
-        self.config, self.source, self.first, self.stop = config, source, first, stop
-        self.max_pages, self.seen = max_pages, seen
-        self.lang: str | None = None  #: the first page's <html lang>
-        self.partial = False  #: a later page could not be fetched
-        self.notes: list[str] = []  #: why the walk ended early, when it did
-        self.pages = 0  #: pages read so far
-
-    def __iter__(self) -> Iterator[_PageRead]:
-        from spfeed.encoding import html_utf8
-        from spfeed.extract import check_source_selectors, extract
-        from spfeed.health import problems
-
-        config, source, first = self.config, self.source, self.first
-        check_source_selectors(source, str(config.path))
-        visited = {first.url, first.final_url}
-        previous: frozenset[str] = frozenset()
-        page = first
-        for number in range(1, self.max_pages + 1):
-            text = html_utf8(page.body, page.charset)  # the body itself, when it is UTF-8
-            listing = extract(text, page.final_url, source.selectors, source.base_url, detect=source.detect)
-            del text
-            valid, notes, skipped = _normalised(listing, source, page.final_url, self.seen)
-            if number == 1:
-                self.lang = listing.lang
-                trouble = problems(source, listing, valid)
-                if trouble:
-                    raise HealthError(f"{source.url}: the page does not look like the listing: {'; '.join(trouble)}")
-                if listing.detected_as:
-                    notes.append(
-                        f"{source.url}: {source.key}.selectors.item {source.selectors.item!r} matched nothing; "
-                        f"published {len(valid)} items found by generic detection (blocks like "
-                        f"{listing.detected_as!r}): check the page and set {source.key}.selectors"
-                    )
-            elif not valid:
-                self.notes.extend(notes)
-                self.notes.append(f"{page.final_url}: page {number} of the listing has no items; stopped there")
-                return
-            ids = frozenset(item.id for item in valid)
-            if number > 1 and ids == previous:
-                self.notes.append(f"{printable(page.final_url)}: page {number} of the listing repeats the items of "
-                                  f"page {number - 1}; stopped there")
-                return
-            if skipped:
-                notes.append(f"{page.final_url}: skipped {skipped} of {len(listing.items)} items without a title or "
-                             "web link")
-            previous = ids
-            self.pages = number
-            yield _PageRead(number, tuple(valid), tuple(notes))
-            next_url = listing.next_url
-            del listing, valid
-            if number == self.max_pages or not next_url:
-                return
-            if next_url in visited:
-                self.notes.append(f"{printable(page.final_url)}: next page {printable(next_url)} was read "
-                                  "before (the listing loops); stopped there")
-                return
-            reachable = reachable_hosts(source.url, first.final_url, source.base_url, source.allow_hosts)
-            if not may_follow(next_url, reachable):
-                self.notes.append(
-                    f"{printable(page.final_url)}: next page {printable(next_url)} is on another host "
-                    f"({printable(host_of(next_url) or urlsplit(next_url).scheme)}); stopped there; "
-                    f"add it to {source.key}.allow_hosts to follow it"
-                )
-                return
-            _pause(source.page_delay, self.stop)
-            try:
-                next_page = fetch(next_url, config.http, None, self.stop, origin=source.url, hosts=reachable)
-            except FetchError as e:
-                self.notes.append(f"{e}; kept the {number} page(s) read")
-                self.partial = True
-                return
-            if next_page is None:
-                return
-            visited.update((next_page.url, next_page.final_url))
-            page = next_page
-
-
-def _normalised(listing: Listing, source: Source, where: str,
-                seen: datetime | None) -> tuple[list[Item], list[str], int]:
-    """The usable items of one page, warnings for what was set aside or could not be dated, and
-    how many blocks lacked a title or a web link."""
-    from spfeed.normalise import SKIP_NO_LINK, SKIP_NO_TITLE, normalise_or_reason, warnings_for
-
-    results = [normalise_or_reason(raw, source.timezone, seen=seen, date_order=source.date_order)
-               for raw in listing.items]
-    valid = [r.item for r in results if r.item is not None]
-    notes = warnings_for(results, where)
-    undated = sum(1 for item in valid if item.published is None)
-    if 0 < undated < len(valid):
-        selector = (f"{source.key}.selectors.date {source.selectors.date!r}" if source.selectors.date and
-                    not listing.detected_as else "generic detection's date")
-        notes.append(f"{where}: {undated} of {len(valid)} items have no readable date ({selector}): "
-                     "published when first seen")
-    return valid, notes, sum(1 for r in results if r.skipped in (SKIP_NO_TITLE, SKIP_NO_LINK))
-
-
-def _pause(seconds: float, stop: threading.Event | None) -> None:
-    """Wait between two pages of one listing; a stop request ends the wait (and the run)."""
-    if stop is None:
-        time.sleep(seconds)
-    elif stop.wait(seconds):
-        raise Interrupted("stopped between two pages; nothing was published")
 
 
 def _listed(feed: FeedSpec, store: Store) -> dict[str, set[str]]:
@@ -667,7 +501,7 @@ def _listed(feed: FeedSpec, store: Store) -> dict[str, set[str]]:
     return {s.url: presence.get(s.url, set()) for s in feed.sources}
 
 
-def _record(feed: FeedSpec, store: Store, readings: list[_Reading], now: datetime, report: RunReport,
+def _record(feed: FeedSpec, store: Store, readings: list[Reading], now: datetime, report: RunReport,
             first_position: int = 0) -> RunReport:
     """Decide what the readings do to the feed's history, save it, and say what changed.
     *first_position* is the merged position of the readings' first item (a backfill records its

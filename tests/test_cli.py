@@ -139,7 +139,7 @@ def test_an_unchanged_page_imports_no_parser_and_no_renderer(tmp_path, site):
     probe = (
         "import sys\nfrom spfeed.cli import main\ncode = main(['--config', sys.argv[1], 'update'])\n"
         "heavy = sorted(m for m in ('lxml', 'cssselect', 'spfeed.css', 'feedgen', 'apscheduler', 'spfeed.items',\n"
-        "               'spfeed.views', 'spfeed.extract', 'spfeed.decide', 'spfeed.announce') if m in sys.modules)\n"
+        "               'spfeed.views', 'spfeed.extract', 'spfeed.read', 'spfeed.decide', 'spfeed.announce') if m in sys.modules)\n"
         "print(code, heavy)\n"
     )
     result = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, timeout=60)

@@ -38,6 +38,27 @@ def test_clean_text(text, expected):
     assert clean_text(text) == expected
 
 
+def test_clean_text_takes_text_already_clean_as_it_is():
+    """The shortcut for clean ASCII text gives what the full cleaning gives, on every string of up
+    to four characters from an alphabet of the cases that matter (and on the first 128 characters)."""
+    from itertools import product
+
+    from spfeed.normalise import _clean_ascii, _scrub
+
+    alphabet = [" ", "a", "B", ".", "\t", "\n", "\x1c", "\x07", "\x7f", "\xa0", "\u200b", "\u0301", "\x85"]
+    taken = 0
+    for n in range(5):
+        for chars in product(alphabet, repeat=n):
+            text = "".join(chars)
+            if _clean_ascii(text):
+                taken += 1
+                assert _scrub(text) == text, repr(text)
+    assert taken > 100  # the shortcut is taken (and so checked) on many of them
+    for c in map(chr, range(128)):
+        if _clean_ascii(f"a{c}b"):
+            assert _scrub(f"a{c}b") == f"a{c}b", repr(c)
+
+
 def test_long_fields_are_capped():
     raw = RawItem(position=0, title="x" * 10_000, link="https://www.ilo.org/a", summary="y" * 100_000)
     item = normalise(raw, "UTC")

@@ -49,15 +49,28 @@ def clean_text(text: str | None, limit: int | None = MAX_SUMMARY) -> str | None:
     MAX_MARKS, white space collapsed, capped at *limit* characters (None: not capped)."""
     if text is None:
         return None
+    if not _clean_ascii(text):
+        text = _scrub(text)
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text or None
+
+
+def _clean_ascii(text: str) -> bool:
+    """Whether *text* is printable ASCII with no space at either end and no two in a row: what
+    :func:`_scrub` leaves as it is, found without its patterns (text read from a page is cleaned
+    twice, as its element's text and again as an item's field)."""
+    return text.isascii() and text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
+
+
+def _scrub(text: str) -> str:
+    """*text* with forbidden and invisible characters gone, marks capped and white space collapsed."""
     text = _FORBIDDEN.sub(" ", text)
     if not text.isascii():  # the invisible characters and combining marks are none of them ASCII
         text = _INVISIBLE.sub("", text)
         if any(unicodedata.category(c) in ("Mn", "Me") for c in _ASCII.sub("", text)):
             text = _cap_marks(text)
-    text = _SPACE.sub(" ", text).strip()  # \s covers no-break and other Unicode spaces
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text or None
+    return _SPACE.sub(" ", text).strip()  # \s covers no-break and other Unicode spaces
 
 
 def _cap_marks(text: str) -> str:

@@ -52,6 +52,17 @@ def test_fetches_one_after_another_share_one_helper_thread(site):
     assert idle and _Helper._idle == idle  # the same helper took the second fetch and came back
 
 
+def test_a_helper_keeps_nothing_of_a_fetch_it_handed_back(site):
+    """The page (a body of up to http.max_bytes) lives as long as its reader holds it, not until
+    the helper's next fetch."""
+    import weakref
+
+    page = fetch(site.page("/p", HTML), FAST)
+    handed = weakref.ref(page)
+    del page
+    assert handed() is None
+
+
 def test_a_helper_left_past_its_deadline_gets_no_other_fetch_and_ends(site):
     fetch(site.page("/ok", HTML), FAST)  # a helper is idle now: the next fetch takes it
     idle = list(_Helper._idle)

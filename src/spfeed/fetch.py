@@ -380,6 +380,7 @@ class _Helper:
     def _serve(self) -> None:
         while (task := self.tasks.get()) is not None:
             task()
+            del task  # it holds what it fetched (a page's body) until the next task comes otherwise
 
 
 def _get(url: str, headers: dict[str, str], http: HttpSettings, guard: _Guard, hosts: frozenset[str] | None,

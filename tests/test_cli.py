@@ -332,9 +332,9 @@ def test_only_the_chosen_commands_parser_is_built(argv, command, capsys):
     assert vars(build_parser(command).parse_args(argv)) == vars(build_parser().parse_args(argv))
     refusals = []
     for parser in (build_parser(command), build_parser()):
-        with pytest.raises(SystemExit) as exit:
+        with pytest.raises(SystemExit) as refused:
             parser.parse_args([*argv, "--no-such-option"])
-        refusals.append((exit.value.code, capsys.readouterr().err))
+        refusals.append((refused.value.code, capsys.readouterr().err))
     assert refusals[0] == refusals[1] and refusals[0][0] == 2 and "--no-such-option" in refusals[0][1]
 
 

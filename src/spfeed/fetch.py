@@ -360,7 +360,7 @@ class _Helper:
     _idle: list[_Helper] = []  #: helpers given back, waiting for a task
 
     def __init__(self) -> None:
-        from _queue import SimpleQueue  # queue.SimpleQueue, without importing the queue module
+        from queue import SimpleQueue  # (requests has imported queue already)
 
         self.tasks: SimpleQueue = SimpleQueue()
         self.thread = threading.Thread(target=self._serve, name="spfeed-fetch", daemon=True)

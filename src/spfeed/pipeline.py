@@ -1,5 +1,5 @@
-"""The runs: `update`, `backfill`, `regenerate` and `check`, wiring fetch, extract, normalise,
-decide, store, views and publish, for each feed of the config.
+"""The runs: `update`, `backfill`, `regenerate` and `check`, wiring fetch, read (extract and
+normalise), decide, store, views and publish, for each feed of the config.
 
 I/O lives in the stages it belongs to; this module decides what to do. The clock is passed in.
 An unchanged page takes the cheap path: one conditional GET (or one hash of the body) and a
